@@ -1,0 +1,1 @@
+"""Front ends over the answering engine: the terminal (and the Discord bot)."""

@@ -1,0 +1,149 @@
+"""``python -m bot``: the main job, a terminal chat, one-shot questions and batches.
+
+With no sub-command it is the main job: ingest the bundled article when the
+store is empty, then start the Discord bot if DISCORD_TOKEN is set, otherwise
+an interactive terminal chat over the same engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from citebot.logs import setup_logging
+from citebot.settings import ConfigError, Settings, load
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Ask citebot about its sources.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="config file (default: $CITEBOT_CONFIG or ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", parents=[common], help="answer questions; several are one conversation")
+    ask.add_argument("questions", nargs="*", help="the question, then any follow-ups")
+    ask.add_argument("--json", action="store_true", help="print one JSON object a question")
+    ask.add_argument("--batch", type=Path, help="answer every line of FILE (text, or JSON lines with 'q')")
+    sub.add_parser("chat", parents=[common], help="interactive terminal chat")
+    sub.add_parser("run", parents=[common], help="the main job (the default)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    from citebot.engine import QuestionError, StaleIndexError
+    from ingest.loaders import SourceError
+
+    try:
+        settings = load(args.config)
+        if args.command == "ask":
+            return _ask(args, settings)
+        if args.command == "chat":
+            return _chat(settings)
+        return _main_job(settings)
+    except (ConfigError, QuestionError, StaleIndexError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from citebot.engine import Engine
+
+    return Engine(settings)
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import render_answer
+
+    if args.batch is None and not args.questions:
+        raise ConfigError("ask needs a question (or --batch FILE)")
+    engine = _engine(settings)
+    if args.batch is not None:
+        for question in _batch_questions(args.batch):
+            answer = engine.conversation().ask(question)
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        return 0
+    conversation = engine.conversation()
+    for question in args.questions:
+        answer = conversation.ask(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            if len(args.questions) > 1:
+                print(f"> {question}")
+            print(render_answer(answer))
+            print()
+    return 0
+
+
+def _batch_questions(path: Path) -> list[str]:
+    from ingest.loaders import SourceError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read batch file {path}: {exc}") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                questions.append(str(json.loads(line)["q"]))
+            except (ValueError, KeyError, TypeError):
+                raise SourceError(f"{path}:{number}: a JSON line needs a 'q' field") from None
+        else:
+            questions.append(line)
+    return questions
+
+
+def _chat(settings: Settings) -> int:
+    from bot.render import render_answer
+    from citebot.engine import QuestionError
+
+    engine = _engine(settings)
+    conversation = engine.conversation()
+    print("Ask about the sources (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            print(render_answer(conversation.ask(question)))
+        except QuestionError as exc:
+            print(f"error: {exc}")
+        print()
+
+
+def _main_job(settings: Settings) -> int:
+    from ingest.pipeline import Ingestor
+
+    ingestor = Ingestor(settings)
+    ingestor.recover()
+    if ingestor.store.stale:
+        ingestor.reindex()
+    if ingestor.store.registry.count() == 0:
+        for path in settings.ingest.default_sources:
+            for outcome in ingestor.add_path(settings.resolve(path)):
+                print(f"{outcome.status}: {outcome.source_id} ({outcome.chunks} chunks)", file=sys.stderr)
+    if os.environ.get("DISCORD_TOKEN"):
+        from bot.discord_app import run_discord
+
+        return run_discord(settings, store=ingestor.store, embedder=ingestor.embedder)
+    return _chat(settings)

@@ -1,0 +1,1 @@
+"""citebot's retrieval and answering core: no Discord here."""

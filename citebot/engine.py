@@ -1,0 +1,123 @@
+"""The answering engine: question in, cited answer (or abstention) out.
+
+It knows nothing of Discord or terminals; front ends call ``Engine.ask`` or
+keep a ``Conversation`` for follow-ups.  Thread-safe: front ends may call it
+from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+
+from citebot.extractive import ExtractiveAnswerer, Query, expected_type
+from citebot.models import Answer
+from citebot.retrieval import HybridRetriever
+from citebot.settings import Settings
+from citebot.text import terms
+from index_store.embedding import Embedder
+from index_store.store import Store
+
+log = logging.getLogger(__name__)
+
+_REFERS_BACK = re.compile(
+    r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|latter|former)\b",
+    re.I,
+)
+
+
+class QuestionError(ValueError):
+    """A question the engine will not take; the message is fit to show a user."""
+
+
+class StaleIndexError(RuntimeError):
+    """The index was built with other model or chunking settings."""
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that points back at an earlier one ("When did he ...")."""
+    return bool(_REFERS_BACK.search(question)) or len(terms(question)) <= 1
+
+
+class Engine:
+    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.embedder = embedder or Embedder(
+            settings.embedding.model, device=settings.embedding.device, batch_size=settings.embedding.batch_size
+        )
+        self.retriever = HybridRetriever(self.store, settings.retrieval)
+        self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
+        self._texts: dict[str, str] = {}
+        self._texts_generation = -1
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Load the model and build the lexical index now rather than on the first question."""
+        self.embedder.load()
+        self.retriever.lexical()
+
+    def check_question(self, question: str) -> str:
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("the question is empty")
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question is {len(question)} characters long; the limit is {limit}")
+        return question
+
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        question = self.check_question(question)
+        if self.store.stale:
+            raise StaleIndexError(
+                "the index was built with other embedding or chunking settings; run: python -m ingest reindex"
+            )
+        query = self._query(question, history)
+        hits = self.retriever.retrieve(query.vector, query.terms + query.context_terms)
+        answer = self.answerer.answer(question, query, hits, self.retriever.lexical())
+        log.debug("asked %r -> answered=%s citations=%d", question, answer.answered, len(answer.citations))
+        return answer
+
+    def conversation(self) -> Conversation:
+        return Conversation(self)
+
+    def _query(self, question: str, history: Sequence[str]) -> Query:
+        turns = self.settings.answer.history_turns
+        earlier = list(history)[-turns:] if turns else []
+        context: list[str] = []
+        text = question
+        if earlier and is_follow_up(question):
+            text = " ".join([*earlier, question])
+            context = terms(" ".join(earlier))
+        vector = self.embedder.embed_one(text)
+        return Query(text=text, vector=vector, terms=terms(question), context_terms=context, expects=expected_type(question))
+
+    def _source_text(self, source_id: str) -> str | None:
+        generation = self.store.registry.generation()
+        with self._lock:
+            if generation != self._texts_generation:
+                self._texts.clear()
+                self._texts_generation = generation
+            if source_id not in self._texts:
+                text = self.store.registry.text(source_id)
+                if text is None:
+                    return None
+                if len(self._texts) > 512:
+                    self._texts.pop(next(iter(self._texts)))
+                self._texts[source_id] = text
+            return self._texts[source_id]
+
+
+class Conversation:
+    """Questions asked one after another; follow-ups resolve against earlier ones."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.history: list[str] = []
+
+    def ask(self, question: str) -> Answer:
+        answer = self.engine.ask(question, self.history)
+        self.history.append(self.engine.check_question(question))
+        return answer

@@ -1,0 +1,56 @@
+"""What the engine returns: an answer made of cited passages, or an abstention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ABSTAIN_TEXT = "The sources I have do not answer that question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    origin: str
+    paragraph: int
+    start: int
+    end: int
+    quote: str  # exactly the stored source text [start:end]
+    score: float
+    added_at: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "title": self.title,
+            "origin": self.origin,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "score": round(self.score, 4),
+            "added_at": self.added_at,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    resolved_question: str = ""  # the question as searched (follow-ups carry their context)
+
+    @classmethod
+    def abstain(cls, question: str, resolved: str = "") -> Answer:
+        return cls(question=question, answered=False, text=ABSTAIN_TEXT, citations=[], resolved_question=resolved)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+        }

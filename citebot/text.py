@@ -1,0 +1,127 @@
+"""Plain-text helpers shared by ingest and answering: paragraphs, sentences, terms."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Fold curly quotes and dashes to plain ones (for matching, never for quoting)."""
+    return text.translate(_FOLD)
+
+
+def normalize_source_text(text: str) -> str:
+    """Canonical stored form of a source: NFC, \\n line ends, no trailing blanks."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\x00", "")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=256)
+def paragraph_spans(text: str) -> tuple[Span, ...]:
+    """Character spans of a text's paragraphs, in order.
+
+    Blank-line separated blocks are paragraphs; a text with no blank lines
+    (one paragraph a line, like the bundled article) has one paragraph a line.
+    """
+    blocks = [m for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text)]
+    if len(blocks) <= 1:
+        blocks = list(re.finditer(r"[^\n]+", text))
+    spans = []
+    for m in blocks:
+        start, end = m.start(), m.end()
+        chunk = text[start:end]
+        lead = len(chunk) - len(chunk.lstrip())
+        if chunk.strip():
+            spans.append(Span(start + lead, end))
+    return tuple(spans)
+
+
+@lru_cache(maxsize=1)
+def _punkt():  # type: ignore[no-untyped-def]
+    from llama_index.core.utils import globals_helper
+
+    return globals_helper.punkt_tokenizer
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans inside ``text[start:end]`` (absolute offsets), via punkt."""
+    end = len(text) if end is None else end
+    piece = text[start:end]
+    spans = []
+    for s, e in _punkt().span_tokenize(piece):
+        # punkt keeps a line as one sentence at most; split on newlines as well
+        for m in re.finditer(r"[^\n]+", piece[s:e]):
+            seg = m.group(0)
+            if seg.strip():
+                lead = len(seg) - len(seg.lstrip())
+                a = start + s + m.start() + lead
+                spans.append(Span(a, start + s + m.start() + len(seg.rstrip())))
+    return spans
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves tell me please article according say said says
+    become became becomes get gets got give gives gave take takes took make makes made want wants wanted
+    know knows knew think thinks go goes went come comes came happen happened happens mention mentions
+    mentioned next also ever still really""".split()
+)
+
+_SPELLING = [
+    (re.compile(r"^(\w{3,})our(s|ed|ing|ite|ites|able)?$"), r"\1or\2"),  # labour -> labor
+    (re.compile(r"^(\w{3,})is(e|es|ed|ing|ation|ations)$"), r"\1iz\2"),  # organise -> organize
+]
+
+
+def _spelling(word: str) -> str:
+    """Fold British spellings to American ones, so 'Labour' finds 'Labor'."""
+    for pattern, repl in _SPELLING:
+        word = pattern.sub(repl, word)
+    return word
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content terms (stop words dropped), for lexical matching."""
+    words = [_spelling(w) for w in _TOKEN.findall(fold(text).lower()) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(words))

@@ -1,0 +1,3 @@
+from evals.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The source registry: one SQLite row a source, kept beside the Chroma index.
+
+It holds each source's metadata and its full text, so the index can always be
+rebuilt (``reindex``) after a model or chunking change.  A source is
+``pending`` while its chunks are being written and ``ready`` once they all
+are; readers only see ready sources, so a crash never shows half a source.
+A ``generation`` counter changes with every committed change, so readers can
+tell cheaply whether their caches are stale.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_hash ON sources (content_hash);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+READY = "ready"
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    id: str
+    title: str
+    origin: str
+    content_hash: str
+    added_by: str
+    added_at: str
+    chunk_count: int
+    status: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "origin": self.origin,
+            "content_hash": self.content_hash,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+            "chunk_count": self.chunk_count,
+            "status": self.status,
+        }
+
+
+_COLUMNS = "id, title, origin, content_hash, added_by, added_at, chunk_count, status"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Registry:
+    """Thread-safe access to the registry database."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._bump(self._db)
+            self._db.execute("COMMIT")
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- reads ---------------------------------------------------------------
+    def generation(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def get(self, source_id: str) -> SourceRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return SourceRecord(*row) if row else None
+
+    def by_hash(self, content_hash: str) -> list[SourceRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM sources WHERE content_hash = ? ORDER BY id", (content_hash,)
+            ).fetchall()
+        return [SourceRecord(*r) for r in rows]
+
+    def all(self, status: str | None = None) -> list[SourceRecord]:
+        query = f"SELECT {_COLUMNS} FROM sources"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            args = (status,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY added_at, id", args).fetchall()
+        return [SourceRecord(*r) for r in rows]
+
+    def ready_ids(self) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM sources WHERE status = 'ready'").fetchall()
+        return {r[0] for r in rows}
+
+    def text(self, source_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return row[0] if row else None
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM sources").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writes --------------------------------------------------------------
+    def begin(self, record: SourceRecord, text: str) -> None:
+        """Insert or replace a source as pending (its chunks are about to be written)."""
+        with self._tx() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO sources ({_COLUMNS}, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.title,
+                    record.origin,
+                    record.content_hash,
+                    record.added_by,
+                    record.added_at,
+                    0,
+                    PENDING,
+                    text,
+                ),
+            )
+
+    def mark_pending(self, source_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE sources SET status = 'pending' WHERE id = ?", (source_id,))
+
+    def commit(self, source_id: str, chunk_count: int) -> None:
+        """Mark a source ready: all its chunks are in the index."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", (chunk_count, source_id)
+            )
+
+    def delete(self, source_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -1,0 +1,194 @@
+"""The store that ingest and the answering engine share: Chroma plus the source registry.
+
+Vectors go through llama-index's ``ChromaVectorStore``.  Chroma runs embedded
+on local disk by default, or as a client of a Chroma server (``chroma run``)
+for scale-out.  Chroma's own embedding function is never used: every vector
+is computed by our encoder and passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from citebot.settings import Settings
+from index_store.embedding import model_slug
+from index_store.registry import Registry
+
+if TYPE_CHECKING:
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+log = logging.getLogger(__name__)
+
+CHUNKING_VERSION = 1  # bump when the way text is split changes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable passage and where it sits in its source's stored text."""
+
+    id: str
+    text: str
+    source_id: str
+    title: str
+    origin: str
+    paragraph: int
+    start: int
+    end: int
+    added_at: str
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "title": self.title,
+            "origin": self.origin,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "added_at": self.added_at,
+        }
+
+    @classmethod
+    def from_stored(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        return cls(
+            id=chunk_id,
+            text=text,
+            source_id=str(meta["source_id"]),
+            title=str(meta["title"]),
+            origin=str(meta["origin"]),
+            paragraph=int(meta["paragraph"]),
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            added_at=str(meta["added_at"]),
+        )
+
+
+def collection_name(settings: Settings) -> str:
+    """Encodes model and chunking, so vectors of two settings never share a collection."""
+    c = settings.chunking
+    key = f"{settings.embedding.model}|{c.chunk_size}|{c.chunk_overlap}|v{CHUNKING_VERSION}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    slug = model_slug(settings.embedding.model)
+    return f"{settings.store.collection_prefix}-{slug}-c{c.chunk_size}o{c.chunk_overlap}-{digest}"[:63]
+
+
+def _chroma_client(settings: Settings) -> Any:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.store.mode == "server":
+        return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
+    path = settings.store_path / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class Store:
+    """Registry and vector index of one configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = Registry(settings.store_path / "registry.sqlite3")
+        self.collection_name = collection_name(settings)
+        self._client = _chroma_client(settings)
+        self.collection = self._client.get_or_create_collection(
+            self.collection_name,
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine", "embedding_model": settings.embedding.model},
+        )
+        self._vectors: ChromaVectorStore | None = None
+        if self.registry.get_meta("collection") is None:
+            self.mark_collection_current()
+
+    def mark_collection_current(self) -> None:
+        """Record that the registry's sources are indexed in this configuration's collection."""
+        self.registry.set_meta("collection", self.collection_name)
+
+    @property
+    def stale(self) -> bool:
+        """The sources were indexed with another model or chunking: run ``python -m ingest reindex``."""
+        indexed_in = self.registry.get_meta("collection")
+        return indexed_in not in (None, self.collection_name) and self.registry.count() > 0
+
+    @property
+    def vectors(self) -> ChromaVectorStore:
+        if self._vectors is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vectors = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vectors
+
+    def close(self) -> None:
+        self.registry.close()
+
+    # -- writes --------------------------------------------------------------
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = []
+        for chunk, vector in zip(chunks, embeddings, strict=True):
+            node = TextNode(
+                id_=chunk.id,
+                text=chunk.text,
+                metadata=chunk.metadata(),
+                embedding=vector.tolist(),
+                start_char_idx=chunk.start,
+                end_char_idx=chunk.end,
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.source_id)
+            nodes.append(node)
+        if nodes:
+            self.vectors.add(nodes)
+
+    def delete_source_chunks(self, source_id: str) -> None:
+        self.collection.delete(where={"source_id": source_id})
+
+    def chunk_ids(self, source_id: str) -> list[str]:
+        return list(self.collection.get(where={"source_id": source_id}, include=[])["ids"])
+
+    # -- reads ---------------------------------------------------------------
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def query(self, embedding: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks with their cosine similarity, best first."""
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[embedding.tolist()],
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for cid, text, meta, dist in zip(
+            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+        ):
+            out.append((Chunk.from_stored(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
+        return out
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunk ids."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[Chunk]:
+        """Every stored chunk, paged so memory stays flat."""
+        offset = 0
+        while True:
+            batch = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = batch["ids"]
+            if not ids:
+                return
+            for cid, text, meta in zip(ids, batch["documents"], batch["metadatas"], strict=True):
+                yield Chunk.from_stored(cid, text or "", dict(meta or {}))
+            offset += len(ids)

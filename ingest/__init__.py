@@ -1,0 +1,1 @@
+"""Ingest jobs: split sources into chunks and embed them into the shared store."""

@@ -1,0 +1,126 @@
+"""``python -m ingest``: add, list, remove and reindex sources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from citebot.logs import setup_logging
+from citebot.settings import ConfigError, Settings, load
+from ingest.loaders import SourceError
+from ingest.pipeline import Ingestor, Outcome, discover
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Manage citebot's sources.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="config file (default: $CITEBOT_CONFIG or ./config.toml)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    add = sub.add_parser("add", parents=[common], help="add a file or every supported file under a directory")
+    add.add_argument("path", type=Path)
+    add.add_argument("--id", dest="source_id", help="source id (one file only; default: from the file name)")
+    add.add_argument("--id-prefix", default="", help="prefix for the ids of the files added")
+    add.add_argument("--added-by", help="who added it (default: config ingest.added_by)")
+
+    sub.add_parser("list", parents=[common], help="list sources")
+    rm = sub.add_parser("remove", parents=[common], help="remove a source and its chunks")
+    rm.add_argument("source")
+    sub.add_parser("reindex", parents=[common], help="re-chunk and re-embed every source from its stored text")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        settings = load(args.config)
+        return _run(args, settings)
+    except (ConfigError, SourceError) as exc:
+        _fail(str(exc), args.json)
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted; sources already marked ready are kept, the rest are finished on the next run", args.json)
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    ingestor = Ingestor(settings)
+    try:
+        if args.command == "list":
+            return _list(ingestor, args.json)
+        for outcome in ingestor.recover():
+            log.warning("finished interrupted ingest of %s", outcome.source_id)
+        if args.command == "remove":
+            return _print([ingestor.remove(args.source)], args.json)
+        if args.command == "reindex" or ingestor.store.stale:
+            if args.command != "reindex":
+                log.warning("settings changed since the index was built: reindexing first")
+            outcomes = _with_progress(ingestor.store.registry.count(), ingestor.reindex)
+            if args.command == "reindex":
+                return _print(outcomes, args.json)
+        total = len(discover(args.path))
+        outcomes = _with_progress(
+            total,
+            lambda progress: ingestor.add_path(
+                args.path,
+                source_id=args.source_id,
+                id_prefix=args.id_prefix,
+                added_by=args.added_by,
+                progress=progress,
+            ),
+        )
+        return _print(outcomes, args.json)
+    finally:
+        ingestor.store.close()
+
+
+def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], list[Outcome]]) -> list[Outcome]:
+    if total <= 1:
+        return job(None)
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="source", file=sys.stderr, disable=None) as bar:
+        return job(bar.update)
+
+
+def _list(ingestor: Ingestor, as_json: bool) -> int:
+    records = ingestor.store.registry.all()
+    if as_json:
+        print(json.dumps([r.to_json() for r in records], ensure_ascii=False))
+        return 0
+    if not records:
+        print("no sources")
+    for r in records:
+        flag = "" if r.status == "ready" else f" [{r.status}]"
+        print(f"{r.id}\t{r.chunk_count} chunks\t{r.added_at}\t{r.added_by}\t{r.title}{flag}")
+    return 0
+
+
+def _print(outcomes: list[Outcome], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([o.to_json() for o in outcomes], ensure_ascii=False))
+        return 0
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+        if len(outcomes) <= 20:
+            detail = f" ({o.detail})" if o.detail else ""
+            print(f"{o.status}: {o.source_id} ({o.chunks} chunks){detail}")
+    if len(outcomes) > 20:
+        print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    return 0
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False))
+    print(f"error: {message}", file=sys.stderr)

@@ -1,0 +1,134 @@
+"""Read a source file into plain text and a title, or refuse it with a clear reason."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from citebot.text import normalize_source_text
+
+SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+class SourceError(ValueError):
+    """A source that cannot be ingested; the message is fit to show a user."""
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    title: str
+    text: str
+    kind: str
+
+
+def load_file(path: Path, max_bytes: int) -> LoadedSource:
+    kind = SUPPORTED.get(path.suffix.lower())
+    if kind is None:
+        supported = ", ".join(sorted(SUPPORTED))
+        raise SourceError(f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(f"{path.name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
+        data = path.read_bytes()
+    except SourceError:
+        raise
+    except OSError as exc:
+        raise SourceError(f"{path.name}: cannot read file ({exc.strerror or exc})") from None
+    return load_bytes(data, path.name, kind, max_bytes)
+
+
+def load_bytes(data: bytes, name: str, kind: str, max_bytes: int) -> LoadedSource:
+    if len(data) > max_bytes:
+        raise SourceError(f"{name}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes")
+    if kind == "pdf":
+        text, title = _pdf_text(data, name)
+    else:
+        raw = _decode(data, name)
+        text, title = _html_text(raw) if kind == "html" else (raw, _text_title(raw, kind))
+    text = normalize_source_text(text)
+    if not text.strip():
+        raise SourceError(f"{name}: no text to index (the file is empty)")
+    return LoadedSource(title=title or title_from_name(name), text=text, kind=kind)
+
+
+def title_from_name(name: str) -> str:
+    stem = Path(name).stem
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else "Untitled"
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise SourceError(f"{name}: looks like binary data, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{name}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
+    control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if control > 0.01 * max(1, min(len(text), 8192)):
+        raise SourceError(f"{name}: looks like binary data, not text")
+    return text
+
+
+def _text_title(text: str, kind: str) -> str | None:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    first = lines[0]
+    if kind == "markdown" and first.startswith("#"):
+        return first.lstrip("#").strip() or None
+    # A short first line standing alone (followed by a blank line) is a headline.
+    if len(lines) > 1 and len(first) <= 100 and not first.endswith((".", ":", ";")) and "\n\n" in text[:200]:
+        return first
+    return None
+
+
+_BLOCK_TAGS = [
+    "p", "div", "section", "article", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "pre", "tr", "br", "td", "th", "dd", "dt", "figcaption", "header", "footer",
+]  # fmt: skip
+
+
+def _html_text(markup: str) -> tuple[str, str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head", "nav"]):
+        if tag.name == "head":
+            continue
+        tag.decompose()
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else None
+    if not title:
+        h1 = soup.find("h1")
+        title = h1.get_text(" ", strip=True) if h1 else None
+    for tag in soup(["head"]):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    raw = soup.get_text()
+    paragraphs = [re.sub(r"\s+", " ", block).strip() for block in re.split(r"\n\s*\n", raw)]
+    return "\n\n".join(p for p in paragraphs if p), title
+
+
+def _pdf_text(data: bytes, name: str) -> tuple[str, str | None]:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PyPdfError, ValueError, TypeError, KeyError, OSError) as exc:
+        raise SourceError(f"{name}: not a readable PDF ({exc})") from None
+    blocks = []
+    for page in pages:
+        for block in re.split(r"\n\s*\n", page):
+            flat = re.sub(r"\s+", " ", block).strip()
+            if flat:
+                blocks.append(flat)
+    return "\n\n".join(blocks), (str(title).strip() or None) if title else None

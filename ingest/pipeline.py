@@ -1,0 +1,252 @@
+"""Ingest jobs: add, remove and reindex sources, idempotently and crash-safely.
+
+Keyed by content hash: re-adding unchanged content does no work; changed
+content replaces that source's chunks.  A source is written as ``pending``
+first and marked ``ready`` only when all its chunks are in Chroma, so a crash
+leaves nothing half-visible, and the next job finishes what was pending from
+the text kept in the registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from citebot.settings import Settings
+from index_store.embedding import Embedder
+from index_store.registry import PENDING, READY, SourceRecord, now_iso
+from index_store.store import Chunk, Store
+from ingest.chunking import chunk_text, content_hash
+from ingest.loaders import SUPPORTED, LoadedSource, SourceError, load_file
+
+log = logging.getLogger(__name__)
+
+_ID_OK = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,159}$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A loaded source waiting to be written."""
+
+    source_id: str
+    loaded: LoadedSource
+    origin: str
+    added_by: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source_id: str
+    status: str  # added | replaced | unchanged | duplicate | removed | reindexed
+    chunks: int
+    title: str
+    detail: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-.")
+    return slug or "source"
+
+
+def validate_id(source_id: str) -> str:
+    if not _ID_OK.match(source_id) or ".." in source_id:
+        raise SourceError(
+            f"invalid source id {source_id!r}: use lower-case letters, digits, '.', '_', '-' and '/' "
+            "(at most 160 characters)"
+        )
+    return source_id
+
+
+def discover(path: Path) -> list[tuple[Path, str]]:
+    """The supported files under ``path`` with the source id each gets."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    if path.is_file():
+        return [(path, slugify(path.stem))]
+    found = []
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED):
+        rel = file.relative_to(path).with_suffix("")
+        found.append((file, "/".join(slugify(part) for part in rel.parts)))
+    if not found:
+        raise SourceError(f"{path}: no supported files ({', '.join(sorted(SUPPORTED))})")
+    return found
+
+
+class Ingestor:
+    """Writes sources into one Store with one Embedder."""
+
+    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.embedder = embedder or Embedder(
+            settings.embedding.model, device=settings.embedding.device, batch_size=settings.embedding.batch_size
+        )
+
+    # -- public jobs ---------------------------------------------------------
+    def add_path(
+        self,
+        path: Path,
+        *,
+        source_id: str | None = None,
+        id_prefix: str = "",
+        added_by: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Outcome]:
+        """Add a file or every supported file under a directory.
+
+        Every file is read and checked before anything is written, so one bad
+        file changes nothing.
+        """
+        files = discover(path)
+        if source_id is not None and len(files) > 1:
+            raise SourceError("--id names one source; it cannot be used with a directory")
+        who = added_by or self.settings.ingest.added_by
+        pending = []
+        for file, default_id in files:
+            sid = validate_id(source_id or (id_prefix + default_id))
+            loaded = load_file(file, self.settings.ingest.max_bytes)
+            pending.append(Pending(sid, loaded, str(file.resolve()), who))
+        return self.write(pending, progress=progress)
+
+    def add_text(self, text: str, *, title: str, origin: str, source_id: str, added_by: str) -> Outcome:
+        from citebot.text import normalize_source_text
+
+        body = normalize_source_text(text)
+        if not body.strip():
+            raise SourceError("no text to index (the source is empty)")
+        loaded = LoadedSource(title=title, text=body, kind="text")
+        return self.write([Pending(validate_id(source_id), loaded, origin, added_by)])[0]
+
+    def remove(self, source_id: str) -> Outcome:
+        record = self.store.registry.get(source_id)
+        if record is None:
+            raise SourceError(f"no source with id {source_id!r} (see: python -m ingest list)")
+        self.store.registry.mark_pending(source_id)
+        self.store.delete_source_chunks(source_id)
+        self.store.registry.delete(source_id)
+        log.info("removed %s (%d chunks)", source_id, record.chunk_count)
+        return Outcome(source_id, "removed", record.chunk_count, record.title)
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        """Re-chunk and re-embed every source from its stored text into the current collection."""
+        outcomes = []
+        records = self.store.registry.all()
+        for group in _groups(records, 64):
+            items = []
+            for record in group:
+                text = self.store.registry.text(record.id) or ""
+                self.store.registry.mark_pending(record.id)
+                self.store.delete_source_chunks(record.id)
+                items.append((record, text))
+            for record, count in self._embed_and_store(items, progress):
+                outcomes.append(Outcome(record.id, "reindexed", count, record.title))
+        self.store.mark_collection_current()
+        return outcomes
+
+    def recover(self) -> list[Outcome]:
+        """Finish sources a crashed job left pending, from their stored text."""
+        stuck = self.store.registry.all(status=PENDING)
+        if not stuck:
+            return []
+        log.warning("finishing %d source(s) left pending by an interrupted job", len(stuck))
+        items = []
+        for record in stuck:
+            self.store.delete_source_chunks(record.id)
+            items.append((record, self.store.registry.text(record.id) or ""))
+        return [Outcome(r.id, "added", n, r.title, "recovered") for r, n in self._embed_and_store(items, None)]
+
+    # -- internals -----------------------------------------------------------
+    def write(self, pending: Sequence[Pending], progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        todo: list[tuple[SourceRecord, str, str]] = []
+        seen_hash: dict[str, str] = {}
+        for item in pending:
+            outcome, record = self._plan(item, seen_hash)
+            if outcome is not None:
+                outcomes.append(outcome)
+                if progress:
+                    progress(1)
+                continue
+            assert record is not None
+            existed = self.store.registry.get(record.id) is not None
+            todo.append((record, item.loaded.text, "replaced" if existed else "added"))
+        for group in _groups(todo, 64):
+            items = []
+            for record, text, _ in group:
+                self.store.registry.begin(record, text)
+                self.store.delete_source_chunks(record.id)
+                items.append((record, text))
+            status = {r.id: s for r, _, s in group}
+            for record, count in self._embed_and_store(items, progress):
+                outcomes.append(Outcome(record.id, status[record.id], count, record.title))
+        return outcomes
+
+    def _plan(self, item: Pending, seen_hash: dict[str, str]) -> tuple[Outcome | None, SourceRecord | None]:
+        digest = content_hash(item.loaded.text)
+        existing = self.store.registry.get(item.source_id)
+        if existing and existing.content_hash == digest and existing.status == READY:
+            return Outcome(item.source_id, "unchanged", existing.chunk_count, existing.title), None
+        twins = [r for r in self.store.registry.by_hash(digest) if r.id != item.source_id]
+        twin_id = twins[0].id if twins else seen_hash.get(digest)
+        if twin_id is not None:
+            return Outcome(item.source_id, "duplicate", 0, item.loaded.title, f"same text as {twin_id}"), None
+        seen_hash[digest] = item.source_id
+        record = SourceRecord(
+            id=item.source_id,
+            title=item.loaded.title,
+            origin=item.origin,
+            content_hash=digest,
+            added_by=item.added_by,
+            added_at=now_iso(),
+            chunk_count=0,
+            status=PENDING,
+        )
+        return None, record
+
+    def _embed_and_store(
+        self, items: Sequence[tuple[SourceRecord, str]], progress: Callable[[int], None] | None
+    ) -> Iterable[tuple[SourceRecord, int]]:
+        """Chunk, embed and write sources; each is marked ready once all its chunks are in."""
+        c = self.settings.chunking
+        planned = []
+        for record, text in items:
+            pieces = chunk_text(text, c.chunk_size, c.chunk_overlap)
+            chunks = [
+                Chunk(
+                    id=f"{record.id}#{record.content_hash[:12]}#{i}",
+                    text=p.text,
+                    source_id=record.id,
+                    title=record.title,
+                    origin=record.origin,
+                    paragraph=p.paragraph,
+                    start=p.start,
+                    end=p.end,
+                    added_at=record.added_at,
+                )
+                for i, p in enumerate(pieces)
+            ]
+            planned.append((record, chunks))
+        all_chunks = [ch for _, chs in planned for ch in chs]
+        vectors = self.embedder.embed([ch.text for ch in all_chunks])
+        offset = 0
+        for record, chunks in planned:
+            n = len(chunks)
+            self.store.add_chunks(chunks, vectors[offset : offset + n])
+            offset += n
+            self.store.registry.commit(record.id, n)
+            if progress:
+                progress(1)
+            yield record, n
+
+
+def _groups(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
