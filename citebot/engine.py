@@ -41,6 +41,19 @@ def is_follow_up(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(terms(question)) <= 1
 
 
+def context_for(question: str, history: Sequence[str], turns: int) -> list[str]:
+    """The earlier questions a follow-up leans on: the last one, and further back while
+    each of those is itself a follow-up (at most ``turns``)."""
+    if not turns or not history or not is_follow_up(question):
+        return []
+    earlier = [history[-1]]
+    for previous in reversed(history[:-1]):
+        if len(earlier) >= turns or not is_follow_up(earlier[0]):
+            break
+        earlier.insert(0, previous)
+    return earlier
+
+
 class Engine:
     def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -84,15 +97,16 @@ class Engine:
         return Conversation(self)
 
     def _query(self, question: str, history: Sequence[str]) -> Query:
-        turns = self.settings.answer.history_turns
-        earlier = list(history)[-turns:] if turns else []
+        earlier = context_for(question, history, self.settings.answer.history_turns)
         context: list[str] = []
         text = question
-        if earlier and is_follow_up(question):
+        if earlier:
             text = " ".join([*earlier, question])
             context = terms(" ".join(earlier))
         vector = self.embedder.embed_one(text)
-        return Query(text=text, vector=vector, terms=terms(question), context_terms=context, expects=expected_type(question))
+        return Query(
+            text=text, vector=vector, terms=terms(question), context_terms=context, expects=expected_type(question)
+        )
 
     def _source_text(self, source_id: str) -> str | None:
         generation = self.store.registry.generation()

@@ -41,7 +41,9 @@ _DATE = re.compile(
     r"next (?:week|month|year))\b",
     re.I,
 )
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I
+)
 _ASKS_DATE = re.compile(r"\bwhen\b|\bwhat (year|date|month|day|time)\b|\bhow long ago\b", re.I)
 _ASKS_NUMBER = re.compile(
     r"\bhow (many|much|long|old|far|big|large|high|low)\b|\bwhat (level|rate|price|percentage|percent|"
@@ -49,8 +51,30 @@ _ASKS_NUMBER = re.compile(
     re.I,
 )
 _ANAPHORA = frozenset(
-    "he she it they this these those that his her its their them such both also however but meanwhile "
-    "latter former there".split()
+    [
+        "he",
+        "she",
+        "it",
+        "they",
+        "this",
+        "these",
+        "those",
+        "that",
+        "his",
+        "her",
+        "its",
+        "their",
+        "them",
+        "such",
+        "both",
+        "also",
+        "however",
+        "but",
+        "meanwhile",
+        "latter",
+        "former",
+        "there",
+    ]
 )
 
 
@@ -303,9 +327,7 @@ def _with_antecedent(text: str, span: Span) -> list[Span]:
     return [prev, span]
 
 
-def _merge_adjacent(
-    spans: list[tuple[Candidate, Span]], text_of: Callable[[str], str]
-) -> list[tuple[Candidate, Span]]:
+def _merge_adjacent(spans: list[tuple[Candidate, Span]], text_of: Callable[[str], str]) -> list[tuple[Candidate, Span]]:
     """Join spans of one paragraph separated only by white space into one citation."""
     merged: list[tuple[Candidate, Span]] = []
     for cand, span in spans:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ABSTAIN_TEXT = "The sources I have do not answer that question."
 
@@ -47,7 +48,7 @@ class Answer:
     def abstain(cls, question: str, resolved: str = "") -> Answer:
         return cls(question=question, answered=False, text=ABSTAIN_TEXT, citations=[], resolved_question=resolved)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,

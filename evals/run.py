@@ -18,7 +18,7 @@ from typing import Any
 
 from citebot.logs import setup_logging
 from citebot.settings import PROJECT_ROOT, load
-from evals.scoring import score
+from evals.scoring import Verdict, score
 
 SHARED = PROJECT_ROOT.parent / "shared"
 ARTICLE = PROJECT_ROOT / "sources" / "ken-loach-expelled.txt"
@@ -60,7 +60,7 @@ def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple
     paragraphs = ARTICLE.read_text(encoding="utf-8").splitlines()
     totals: Counter[str] = Counter()
     passed: Counter[str] = Counter()
-    failures = []
+    failures: list[tuple[dict[str, Any], dict[str, Any], Verdict]] = []
     for case in cases:
         conversation = engine.conversation()
         if case.get("after"):

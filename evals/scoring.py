@@ -19,9 +19,7 @@ def norm(text: str) -> str:
 def shares_run(quote: str, paragraph: str) -> bool:
     """A run of at least 40 characters in common (or the whole paragraph, if shorter)."""
     need = min(MIN_RUN, len(paragraph))
-    match = SequenceMatcher(None, quote, paragraph, autojunk=False).find_longest_match(
-        0, len(quote), 0, len(paragraph)
-    )
+    match = SequenceMatcher(None, quote, paragraph, autojunk=False).find_longest_match(0, len(quote), 0, len(paragraph))
     return match.size >= need
 
 

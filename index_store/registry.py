@@ -177,9 +177,7 @@ class Registry:
     def commit(self, source_id: str, chunk_count: int) -> None:
         """Mark a source ready: all its chunks are in the index."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", (chunk_count, source_id)
-            )
+            db.execute("UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", (chunk_count, source_id))
 
     def delete(self, source_id: str) -> None:
         with self._tx() as db:

@@ -131,9 +131,9 @@ class Store:
 
     # -- writes --------------------------------------------------------------
     def add_chunks(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
-        nodes = []
+        nodes: list[BaseNode] = []
         for chunk, vector in zip(chunks, embeddings, strict=True):
             node = TextNode(
                 id_=chunk.id,

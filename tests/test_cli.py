@@ -1,0 +1,104 @@
+"""The terminal front ends, run as a user runs them (subprocesses, real model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ARTICLE
+
+from citebot.settings import PROJECT_ROOT
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_ingest_then_ask_json_conversation(config_path: Path):
+    added = run("ingest", "add", str(ARTICLE), "--json", "--config", str(config_path))
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)[0]["status"] == "added"
+    listed = json.loads(run("ingest", "list", "--json", "--config", str(config_path)).stdout)
+    assert [s["id"] for s in listed] == ["ken-loach-expelled"]
+
+    asked = run(
+        "bot", "ask", "--json", "--config", str(config_path),
+        "why was Loach expelled?", "Who leads the Labour Party?", "When did he become leader?",
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    first, _, follow_up = [json.loads(line) for line in asked.stdout.splitlines()]
+    assert set(first) == {"question", "answered", "answer", "citations"}
+    assert first["answered"] and "refus" in first["answer"]
+    citation = first["citations"][0]
+    keys = {"n", "source", "title", "origin", "paragraph", "start", "end", "quote", "score"}
+    assert keys <= set(citation)
+    paragraphs = ARTICLE.read_text(encoding="utf-8").splitlines()
+    assert citation["quote"] in paragraphs[citation["paragraph"] - 1]
+    assert "April 2020" in follow_up["answer"]
+
+
+def test_batch_answers_each_line_as_its_own_conversation(config_path: Path, tmp_path: Path):
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    batch = tmp_path / "qs.jsonl"
+    batch.write_text(
+        '{"q": "Who is Ken Loach?"}\nWho directed the film Titanic?\n\n{"q": "When did he become leader?"}\n',
+        encoding="utf-8",
+    )
+    out = run("bot", "ask", "--batch", str(batch), "--config", str(config_path))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["question"] for r in rows] == [
+        "Who is Ken Loach?",
+        "Who directed the film Titanic?",
+        "When did he become leader?",
+    ]
+    assert rows[0]["answered"] and not rows[1]["answered"] and rows[1]["citations"] == []
+
+
+def test_unsupported_file_is_one_line_error_and_store_unchanged(config_path: Path, tmp_path: Path):
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    bad = tmp_path / "photo.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0")
+    out = run("ingest", "add", str(bad), "--config", str(config_path))
+    assert out.returncode != 0
+    assert out.stderr.strip().count("\n") == 0 and "unsupported file type" in out.stderr
+    unreadable = run("ingest", "add", str(tmp_path / "missing.txt"), "--config", str(config_path))
+    assert unreadable.returncode != 0 and "no such file" in unreadable.stderr
+    listed = json.loads(run("ingest", "list", "--json", "--config", str(config_path)).stdout)
+    assert [(s["id"], s["chunk_count"]) for s in listed] == [("ken-loach-expelled", 12)]
+
+
+def test_remove_via_cli(config_path: Path):
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    out = run("ingest", "remove", "ken-loach-expelled", "--json", "--config", str(config_path))
+    assert out.returncode == 0 and json.loads(out.stdout)[0]["status"] == "removed"
+    again = run("ingest", "remove", "ken-loach-expelled", "--config", str(config_path))
+    assert again.returncode != 0 and "no source with id" in again.stderr
+
+
+def test_invalid_config_is_a_clear_error(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[store]\nbogus = 1\n", encoding="utf-8")
+    out = run("bot", "ask", "hello?", "--config", str(bad))
+    assert out.returncode == 2
+    assert "store.bogus" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_main_job_ingests_default_source_then_chats(config_path: Path):
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8") + f'\n[ingest]\ndefault_sources = ["{ARTICLE}"]\n', encoding="utf-8"
+    )
+    out = run("bot", "--config", str(config_path), stdin="why was Loach expelled?\n\n")
+    assert out.returncode == 0, out.stderr
+    assert "added: ken-loach-expelled" in out.stderr
+    assert "refus" in out.stdout and "paragraph" in out.stdout
