@@ -289,5 +289,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content terms (stop words dropped), for lexical matching."""
-    words = [_spelling(w) for w in _TOKEN.findall(fold(text).lower()) if w not in STOPWORDS]
+    words = [
+        _spelling(w) for w in _TOKEN.findall(fold(text).lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
     return list(_stemmer().stemWords(words))
