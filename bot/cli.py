@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object a question")
     ask.add_argument("--batch", type=Path, help="answer every line of FILE (text, or JSON lines with 'q')")
     sub.add_parser("chat", parents=[common], help="interactive terminal chat")
-    sub.add_parser("run", parents=[common], help="the main job (the default)")
+    sub.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
     return parser
 
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(args, settings)
         if args.command == "chat":
             return _chat(settings)
-        return _main_job(settings)
+        return _main_job(settings, discord_only=args.command == "run")
     except (ConfigError, QuestionError, StaleIndexError, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -131,9 +131,12 @@ def _chat(settings: Settings) -> int:
         print()
 
 
-def _main_job(settings: Settings) -> int:
+def _main_job(settings: Settings, discord_only: bool = False) -> int:
     from ingest.pipeline import Ingestor
 
+    if discord_only and not os.environ.get("DISCORD_TOKEN", "").strip():
+        print("error: DISCORD_TOKEN is not set (the bot's token comes only from the environment)", file=sys.stderr)
+        return 2
     ingestor = Ingestor(settings)
     ingestor.recover()
     if ingestor.store.stale:
@@ -142,7 +145,7 @@ def _main_job(settings: Settings) -> int:
         for path in settings.ingest.default_sources:
             for outcome in ingestor.add_path(settings.resolve(path)):
                 print(f"{outcome.status}: {outcome.source_id} ({outcome.chunks} chunks)", file=sys.stderr)
-    if os.environ.get("DISCORD_TOKEN"):
+    if os.environ.get("DISCORD_TOKEN", "").strip():
         from bot.discord_app import run_discord
 
         return run_discord(settings, store=ingestor.store, embedder=ingestor.embedder)

@@ -115,6 +115,29 @@ class IngestSettings(_Section):
     )
 
 
+class BotSettings(_Section):
+    moderator_role: str = Field(
+        "", description="Name or id of the role that may manage sources (Manage Server always may)."
+    )
+    cooldown_seconds: float = Field(10.0, ge=0, le=3600, description="Per-user wait between questions.")
+    allowed_channels: list[int] = Field(
+        default_factory=list, description="Channel ids where members may ask; empty means every channel."
+    )
+    moderators_channel: int | None = Field(
+        None, description="Channel id that receives abstentions and 'not helpful' feedback."
+    )
+    announce_channel: int | None = Field(None, description="Channel id where added and removed sources are announced.")
+    sync_guild: int | None = Field(
+        None, description="Guild id to sync slash commands to instantly (global sync otherwise)."
+    )
+    max_attachment_bytes: int = Field(5_000_000, ge=1, description="Largest attachment /source add accepts.")
+    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
+    fetch_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts or IP networks that URL sources may reach even if private or loopback.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings; one section a table of config.toml."""
 
@@ -131,6 +154,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid search.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="How replies are composed.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Source limits and defaults.")
+    bot: BotSettings = Field(default_factory=BotSettings, description="The Discord front end.")
 
     # Set by load(); the directory relative paths are resolved against.
     base_dir: Path = Field(PROJECT_ROOT, exclude=True, description="Directory of the config file.")

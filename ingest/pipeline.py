@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import numpy as np
 
 from citebot.settings import Settings
 from index_store.embedding import Embedder
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 _ID_OK = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,159}$")
 T = TypeVar("T")
+NEAR_DUP_SAMPLE = 64  # chunks compared
+NEAR_DUP_SIMILARITY = 0.97  # cosine at which two chunks say the same
+NEAR_DUP_SHARE = 0.8  # share of chunks that must match one other source
 
 
 @dataclass(frozen=True)
@@ -211,29 +217,28 @@ class Ingestor:
         )
         return None, record
 
+    def _chunks(self, record: SourceRecord, text: str) -> list[Chunk]:
+        c = self.settings.chunking
+        return [
+            Chunk(
+                id=f"{record.id}#{record.content_hash[:12]}#{i}",
+                text=p.text,
+                source_id=record.id,
+                title=record.title,
+                origin=record.origin,
+                paragraph=p.paragraph,
+                start=p.start,
+                end=p.end,
+                added_at=record.added_at,
+            )
+            for i, p in enumerate(chunk_text(text, c.chunk_size, c.chunk_overlap))
+        ]
+
     def _embed_and_store(
         self, items: Sequence[tuple[SourceRecord, str]], progress: Callable[[int], None] | None
     ) -> Iterable[tuple[SourceRecord, int]]:
         """Chunk, embed and write sources; each is marked ready once all its chunks are in."""
-        c = self.settings.chunking
-        planned = []
-        for record, text in items:
-            pieces = chunk_text(text, c.chunk_size, c.chunk_overlap)
-            chunks = [
-                Chunk(
-                    id=f"{record.id}#{record.content_hash[:12]}#{i}",
-                    text=p.text,
-                    source_id=record.id,
-                    title=record.title,
-                    origin=record.origin,
-                    paragraph=p.paragraph,
-                    start=p.start,
-                    end=p.end,
-                    added_at=record.added_at,
-                )
-                for i, p in enumerate(pieces)
-            ]
-            planned.append((record, chunks))
+        planned = [(record, self._chunks(record, text)) for record, text in items]
         all_chunks = [ch for _, chs in planned for ch in chs]
         vectors = self.embedder.embed([ch.text for ch in all_chunks])
         offset = 0
@@ -245,6 +250,59 @@ class Ingestor:
             if progress:
                 progress(1)
             yield record, n
+
+    # -- one document, with near-duplicate detection (moderators' adds) -------
+    def add_document(
+        self,
+        loaded: LoadedSource,
+        *,
+        source_id: str,
+        origin: str,
+        added_by: str,
+        force: bool = False,
+        stage: Callable[[str], None] | None = None,
+    ) -> Outcome:
+        """Add one loaded source; a near-duplicate of a ready source is reported, not added,
+        unless ``force``."""
+        report = stage or (lambda _msg: None)
+        outcome, record = self._plan(Pending(validate_id(source_id), loaded, origin, added_by), {})
+        if outcome is not None:
+            return outcome
+        assert record is not None
+        chunks = self._chunks(record, loaded.text)
+        report(f"embedding {len(chunks)} chunks")
+        vectors = self.embedder.embed([c.text for c in chunks])
+        if not force:
+            twin = self.near_duplicate(vectors, record.id)
+            if twin is not None:
+                return Outcome(record.id, "near-duplicate", 0, record.title, f"nearly the same as {twin}")
+        existed = self.store.registry.get(record.id) is not None
+        report("writing to the index")
+        self.store.registry.begin(record, loaded.text)
+        self.store.delete_source_chunks(record.id)
+        self.store.add_chunks(chunks, vectors)
+        self.store.registry.commit(record.id, len(chunks))
+        return Outcome(record.id, "replaced" if existed else "added", len(chunks), record.title)
+
+    def near_duplicate(self, vectors: np.ndarray, own_id: str) -> str | None:
+        """The ready source that (nearly) every one of these chunk vectors already matches."""
+        if len(vectors) == 0 or self.store.count() == 0:
+            return None
+        sample = vectors[:NEAR_DUP_SAMPLE]
+        found = self.store.collection.query(
+            query_embeddings=sample.tolist(), n_results=1, include=["metadatas", "distances"]
+        )
+        ready = self.store.registry.ready_ids()
+        votes: Counter[str] = Counter()
+        for metas, dists in zip(found["metadatas"], found["distances"], strict=True):
+            if metas and dists and 1.0 - dists[0] >= NEAR_DUP_SIMILARITY:
+                sid = str(metas[0]["source_id"])
+                if sid != own_id and sid in ready:
+                    votes[sid] += 1
+        if not votes:
+            return None
+        twin, count = votes.most_common(1)[0]
+        return twin if count >= NEAR_DUP_SHARE * len(sample) else None
 
 
 def _groups(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

@@ -102,3 +102,9 @@ def test_main_job_ingests_default_source_then_chats(config_path: Path):
     assert out.returncode == 0, out.stderr
     assert "added: ken-loach-expelled" in out.stderr
     assert "refus" in out.stdout and "paragraph" in out.stdout
+
+
+def test_bot_run_without_token_is_a_one_line_error(config_path: Path):
+    out = run("bot", "run", "--config", str(config_path))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: DISCORD_TOKEN is not set (the bot's token comes only from the environment)"

@@ -1,0 +1,1 @@
+"""Discord command modules: thin layers over the engine and ingest."""

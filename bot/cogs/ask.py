@@ -1,0 +1,113 @@
+"""Members ask: /ask, mentions (answered in a thread), thread follow-ups, a message menu."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app import NO_MENTIONS, send_private
+from bot.formatting import answer_embed, trim
+from bot.views import AnswerView
+from citebot.engine import QuestionError
+from citebot.models import Answer
+
+if TYPE_CHECKING:
+    from bot.discord_app import CitebotBot
+
+log = logging.getLogger(__name__)
+
+
+def strip_mentions(content: str, bot_id: int) -> str:
+    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+        self.threads: dict[int, list[str]] = {}  # thread id -> the questions asked in it
+        self.menu = app_commands.ContextMenu(name="Ask about this message", callback=self.ask_about_message)
+        bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    # -- interactions ----------------------------------------------------------
+    @app_commands.command(name="ask", description="Ask a question about the sources; the answer cites them.")
+    @app_commands.describe(question="What you want to know")
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000]) -> None:
+        await self._answer_interaction(interaction, question)
+
+    async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        await self._answer_interaction(interaction, message.content)
+
+    async def _answer_interaction(self, interaction: discord.Interaction, question: str) -> None:
+        if not self.bot.channel_allowed(interaction.channel):
+            await send_private(interaction, "I don't answer questions in this channel.")
+            return
+        self.bot.engine.check_question(question)
+        wait = self.bot.cooldowns.retry_after(interaction.user.id)
+        if wait:
+            await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
+            return
+        await interaction.response.defer(thinking=True)
+        answer = await self.bot.answer(question)
+        view = AnswerView(self.bot, answer, interaction.user.id)
+        await interaction.followup.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        await self._report_gap(answer, interaction.user)
+
+    # -- mentions and threads ----------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None or message.author.bot or message.guild is None:
+            return
+        channel = message.channel
+        ours = isinstance(channel, discord.Thread) and channel.id in self.threads
+        if not (ours or me in message.mentions) or not self.bot.channel_allowed(channel):
+            return
+        question = strip_mentions(message.content, me.id)
+        if not question:
+            return
+        try:
+            await self._answer_message(message, question)
+        except QuestionError as exc:
+            await message.reply(str(exc), allowed_mentions=NO_MENTIONS)
+        except Exception:
+            log.exception("answering a message failed")
+            await message.reply("Something went wrong on my side; please try again.", allowed_mentions=NO_MENTIONS)
+
+    async def _answer_message(self, message: discord.Message, question: str) -> None:
+        self.bot.engine.check_question(question)
+        wait = self.bot.cooldowns.retry_after(message.author.id)
+        if wait:
+            await self._tell_privately(message, f"You're asking quickly; try again in {wait:.0f} s.")
+            return
+        if isinstance(message.channel, discord.Thread):
+            thread = message.channel
+        else:
+            thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
+        history = self.threads.setdefault(thread.id, [])
+        async with thread.typing():
+            answer = await self.bot.answer(question, history)
+        history.append(question)
+        view = AnswerView(self.bot, answer, message.author.id)
+        await thread.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        await self._report_gap(answer, message.author)
+
+    async def _tell_privately(self, message: discord.Message, text: str) -> None:
+        try:
+            await message.author.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            await message.reply(text, delete_after=10, allowed_mentions=NO_MENTIONS)
+
+    async def _report_gap(self, answer: Answer, user: discord.abc.User) -> None:
+        if not answer.answered:
+            await self.bot.notify(
+                self.bot.config.moderators_channel,
+                f"**Unanswered** (from {user.name}): {trim(answer.question, 500)}",
+            )

@@ -1,0 +1,27 @@
+"""Per-user cooldown between questions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class Cooldowns:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """Seconds the user must still wait (0 means go ahead, and the clock restarts)."""
+        if self.seconds <= 0:
+            return 0.0
+        now = self._clock()
+        last = self._last.get(user_id)
+        if last is not None and now - last < self.seconds:
+            return self.seconds - (now - last)
+        self._last[user_id] = now
+        if len(self._last) > 10_000:
+            cutoff = now - self.seconds
+            self._last = {k: v for k, v in self._last.items() if v >= cutoff}
+        return 0.0

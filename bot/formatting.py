@@ -1,0 +1,95 @@
+"""Answers as Discord embeds and messages, always inside Discord's limits."""
+
+from __future__ import annotations
+
+import discord
+
+from citebot.models import Answer, Citation
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FIELDS_MAX = 25
+EMBED_TOTAL = 6000
+ANSWER_COLOUR = discord.Colour.blurple()
+ABSTAIN_COLOUR = discord.Colour.light_grey()
+
+
+def trim(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters at a word boundary, marking the cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip() + "\u2026"
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at line or word ends."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = rest.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def citation_line(c: Citation) -> str:
+    added = f", added {c.added_at[:10]}" if c.added_at else ""
+    return f"[{c.n}] {c.title} \u00b7 paragraph {c.paragraph}{added} (`{c.source}`)"
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    colour = ANSWER_COLOUR if answer.answered else ABSTAIN_COLOUR
+    embed = discord.Embed(
+        title=trim(answer.question, TITLE_LIMIT),
+        description=trim(answer.text, DESCRIPTION_LIMIT - 200),
+        colour=colour,
+    )
+    if answer.citations:
+        lines = [trim(citation_line(c), FIELD_LIMIT) for c in answer.citations]
+        field = ""
+        for line in lines:
+            if len(field) + len(line) + 1 > FIELD_LIMIT:
+                embed.add_field(name="Sources", value=field, inline=False)
+                field = ""
+            field = f"{field}\n{line}" if field else line
+        if field:
+            embed.add_field(name="Sources", value=field, inline=False)
+        embed.set_footer(text="Quoted verbatim from the sources. Show passages to read each one.")
+    _fit(embed)
+    return embed
+
+
+def passages_text(answer: Answer) -> list[str]:
+    """The quoted passages, as messages within the content limit."""
+    blocks = []
+    for c in answer.citations:
+        quote = "\n".join(f"> {line}" for line in c.quote.splitlines() if line.strip())
+        blocks.append(f"**[{c.n}] {c.title}**, paragraph {c.paragraph} (`{c.source}`)\n{quote}")
+    messages: list[str] = []
+    for block in blocks:
+        for piece in split_text(block):
+            if messages and len(messages[-1]) + len(piece) + 2 <= CONTENT_LIMIT:
+                messages[-1] += "\n\n" + piece
+            else:
+                messages.append(piece)
+    return messages or ["No passages."]
+
+
+def _fit(embed: discord.Embed) -> None:
+    """Keep the whole embed under Discord's 6,000-character total."""
+    while len(embed) > EMBED_TOTAL and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    if len(embed) > EMBED_TOTAL and embed.description:
+        embed.description = trim(embed.description, max(100, len(embed.description) - (len(embed) - EMBED_TOTAL)))

@@ -1,0 +1,162 @@
+"""Fetch a URL source safely: timeout, size cap, content-type check, no internal addresses.
+
+Every hop (the first request and each redirect) is resolved first; if any
+address is loopback, private, link-local, reserved or a cloud metadata
+address, the fetch is refused before a connection is opened, unless the host
+or network is allowlisted.  The connection then goes to the address that was
+checked, so DNS cannot change its answer in between.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from ingest.loaders import SourceError
+
+MAX_REDIRECTS = 5
+ACCEPTED_TYPES = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/plain": "text",
+    "text/markdown": "markdown",
+    "application/pdf": "pdf",
+}
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # the final URL, after redirects
+    data: bytes
+    kind: str  # a loaders kind: html, text, markdown or pdf
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SourceError(f"cannot resolve {host}: {exc.strerror}") from None
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str, allow: Sequence[str]) -> bool:
+    for entry in allow:
+        if entry.lower() == host.lower():
+            return True
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return is_public(ip.ipv4_mapped)
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip in ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, Alibaba metadata
+        or ip in ipaddress.ip_network("fd00:ec2::/32")  # AWS IPv6 metadata
+    )
+
+
+def check_address(host: str, port: int, allow: Sequence[str], resolver: Resolver) -> str:
+    """The address to connect to, or a SourceError if the host is internal and not allowlisted."""
+    addresses = resolver(host, port)
+    if not addresses:
+        raise SourceError(f"cannot resolve {host}")
+    for raw in addresses:
+        ip = ipaddress.ip_address(raw.split("%")[0])
+        if not is_public(ip) and not _allowed(ip, host, allow):
+            raise SourceError(f"refusing to fetch {host}: it resolves to a non-public address ({ip})")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, address: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, address: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow: Sequence[str] = (),
+    resolver: Resolver = system_resolver,
+) -> Fetched:
+    """GET ``url`` following at most five redirects, each hop checked before connecting."""
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SourceError(f"not an http(s) URL: {url[:200]}")
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = check_address(host, port, allow, resolver)
+        conn_cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        conn = conn_cls(host, address, port, timeout)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            conn.request("GET", path, headers={"User-Agent": "citebot/0.1", "Accept": ", ".join(ACCEPTED_TYPES)})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise SourceError(f"{url}: redirect without a Location")
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise SourceError(f"{url}: the server answered HTTP {response.status}")
+            kind = _kind(response.getheader("Content-Type", ""), url)
+            data = _read_capped(response, max_bytes, url)
+            return Fetched(url=url, data=data, kind=kind)
+        except (OSError, http.client.HTTPException) as exc:
+            raise SourceError(f"{url}: fetch failed ({exc})") from None
+        finally:
+            conn.close()
+    raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _kind(content_type: str, url: str) -> str:
+    mime = content_type.split(";", maxsplit=1)[0].strip().lower()
+    if mime in ACCEPTED_TYPES:
+        return ACCEPTED_TYPES[mime]
+    raise SourceError(f"{url}: unsupported content type {mime or '(none)'!r}")
+
+
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str) -> bytes:
+    declared = response.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise SourceError(f"{url}: {int(declared):,} bytes is over the limit of {max_bytes:,} bytes")
+    data = response.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SourceError(f"{url}: over the limit of {max_bytes:,} bytes")
+    return data

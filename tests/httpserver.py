@@ -1,0 +1,48 @@
+"""A tiny HTTP server on loopback for URL-source tests (never any other address)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Routes:
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
+        self.hits: list[str] = []
+
+    def page(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8") -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.pages[path] = (200, content_type, data, {})
+
+    def redirect(self, path: str, location: str) -> None:
+        self.pages[path] = (302, "text/plain", b"", {"Location": location})
+
+
+@contextmanager
+def serve(routes: Routes) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            routes.hits.append(self.path)
+            status, ctype, body, headers = routes.pages.get(self.path, (404, "text/plain", b"not found", {}))
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
