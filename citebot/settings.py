@@ -108,6 +108,11 @@ class AnswerSettings(_Section):
 
 class IngestSettings(_Section):
     max_bytes: int = Field(5_000_000, ge=1, description="Largest source file accepted, in bytes.")
+    batch_sources: int = Field(
+        64, ge=1, le=10_000, description="Sources embedded together; each is marked ready as soon as it is written."
+    )
+    max_chunks_per_source: int = Field(2000, ge=1, description="Most chunks one source may have.")
+    max_sources: int = Field(50_000, ge=1, description="Most sources the store may hold.")
     added_by: str = Field("cli", description="Default 'added by' recorded for sources added from the terminal.")
     default_sources: list[Path] = Field(
         [Path("sources/ken-loach-expelled.txt")],

@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("remove", parents=[common], help="remove a source and its chunks")
     rm.add_argument("source")
     sub.add_parser("reindex", parents=[common], help="re-chunk and re-embed every source from its stored text")
+    verify = sub.add_parser("verify", parents=[common], help="check registry and index agree; repair what differs")
+    verify.add_argument("--check-only", action="store_true", help="report without repairing")
+    exp = sub.add_parser("export", parents=[common], help="write every source (metadata and text) to FILE")
+    exp.add_argument("file", type=Path)
+    imp = sub.add_parser("import", parents=[common], help="add every source of a FILE made by export")
+    imp.add_argument("file", type=Path)
     return parser
 
 
@@ -57,6 +63,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "list":
             return _list(ingestor, args.json)
+        if args.command == "verify":
+            return _verify(ingestor, args.json, repair=not args.check_only)
+        if args.command == "export":
+            count = ingestor.export(args.file)
+            print(json.dumps({"exported": count, "file": str(args.file)}) if args.json else f"exported {count} sources")
+            return 0
         for outcome in ingestor.recover():
             log.warning("finished interrupted ingest of %s", outcome.source_id)
         if args.command == "remove":
@@ -67,6 +79,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             outcomes = _with_progress(ingestor.store.registry.count(), ingestor.reindex)
             if args.command == "reindex":
                 return _print(outcomes, args.json)
+        if args.command == "import":
+            return _print(_with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p)), args.json)
         total = len(discover(args.path))
         outcomes = _with_progress(
             total,
@@ -90,6 +104,19 @@ def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], lis
 
     with tqdm(total=total, unit="source", file=sys.stderr, disable=None) as bar:
         return job(bar.update)
+
+
+def _verify(ingestor: Ingestor, as_json: bool, repair: bool) -> int:
+    report = ingestor.verify(repair=repair)
+    if as_json:
+        print(json.dumps(report))
+    else:
+        state = "consistent" if report["consistent"] else ("repaired" if report["repaired"] else "INCONSISTENT")
+        print(f"{report['sources']} sources, {report['chunks']} chunks: {state}")
+        for key in ("pending", "orphaned_sources", "mismatched"):
+            if report[key]:
+                print(f"  {key}: {', '.join(report[key])}")  # type: ignore[arg-type]
+    return 0 if report["consistent"] or report["repaired"] else 1
 
 
 def _list(ingestor: Ingestor, as_json: bool) -> int:

@@ -9,6 +9,7 @@ the text kept in the registry.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _ID_OK = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,159}$")
 T = TypeVar("T")
+EXPORT_VERSION = 1
 NEAR_DUP_SAMPLE = 64  # chunks compared
 NEAR_DUP_SIMILARITY = 0.97  # cosine at which two chunks say the same
 NEAR_DUP_SHARE = 0.8  # share of chunks that must match one other source
@@ -43,6 +45,7 @@ class Pending:
     loaded: LoadedSource
     origin: str
     added_by: str
+    added_at: str | None = None  # kept when importing a backup
 
 
 @dataclass(frozen=True)
@@ -145,13 +148,13 @@ class Ingestor:
         """Re-chunk and re-embed every source from its stored text into the current collection."""
         outcomes = []
         records = self.store.registry.all()
-        for group in _groups(records, 64):
+        for group in _groups(records, self.settings.ingest.batch_sources):
             items = []
             for record in group:
                 text = self.store.registry.text(record.id) or ""
                 self.store.registry.mark_pending(record.id)
                 self.store.delete_source_chunks(record.id)
-                items.append((record, text))
+                items.append((record, self._chunks(record, text)))
             for record, count in self._embed_and_store(items, progress):
                 outcomes.append(Outcome(record.id, "reindexed", count, record.title))
         self.store.mark_collection_current()
@@ -166,13 +169,88 @@ class Ingestor:
         items = []
         for record in stuck:
             self.store.delete_source_chunks(record.id)
-            items.append((record, self.store.registry.text(record.id) or ""))
+            items.append((record, self._chunks(record, self.store.registry.text(record.id) or "")))
         return [Outcome(r.id, "added", n, r.title, "recovered") for r, n in self._embed_and_store(items, None)]
+
+    def verify(self, repair: bool = True) -> dict[str, object]:
+        """Check that registry and Chroma agree; with ``repair``, make them agree.
+
+        Pending sources are finished from their stored text, chunks of unknown
+        sources are deleted, and a ready source whose chunks are missing or
+        stale is indexed again.
+        """
+        records = {r.id: r for r in self.store.registry.all()}
+        counts: Counter[str] = Counter()
+        stale: set[str] = set()
+        for chunk in self.store.iter_chunks():
+            counts[chunk.source_id] += 1
+            record = records.get(chunk.source_id)
+            if record is not None and not chunk.id.startswith(f"{record.id}#{record.content_hash[:12]}#"):
+                stale.add(record.id)
+        pending = sorted(r.id for r in records.values() if r.status == PENDING)
+        orphans = sorted(set(counts) - set(records))
+        broken = sorted(
+            sid for sid, r in records.items() if r.status == READY and (counts[sid] != r.chunk_count or sid in stale)
+        )
+        report: dict[str, object] = {
+            "sources": len(records),
+            "chunks": sum(counts.values()),
+            "pending": pending,
+            "orphaned_sources": orphans,
+            "mismatched": broken,
+            "consistent": not (pending or orphans or broken),
+            "repaired": False,
+        }
+        if repair and not report["consistent"]:
+            for sid in orphans:
+                self.store.delete_source_chunks(sid)
+            for sid in broken:
+                self.store.registry.mark_pending(sid)
+            self.recover()
+            report["repaired"] = True
+        return report
+
+    def export(self, path: Path) -> int:
+        """Write every source (metadata and text) to a JSON-lines backup; returns the count."""
+        records = self.store.registry.all(status=READY)
+        tmp = path.with_name(path.name + ".part")
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"citebot_export": EXPORT_VERSION, "sources": len(records)}) + "\n")
+            for r in records:
+                row = r.to_json() | {"text": self.store.registry.text(r.id) or ""}
+                for key in ("status", "chunk_count"):
+                    row.pop(key)
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        return len(records)
+
+    def import_backup(self, path: Path, progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        """Add every source of a backup made by ``export``, keeping ids and provenance."""
+        pending = []
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            head = json.loads(lines[0]) if lines else {}
+            if head.get("citebot_export") != EXPORT_VERSION:
+                raise SourceError(f"{path}: not a citebot export (version {EXPORT_VERSION})")
+            for number, line in enumerate(lines[1:], start=2):
+                row = json.loads(line)
+                if content_hash(row["text"]) != row["content_hash"]:
+                    raise SourceError(f"{path}:{number}: text does not match its content hash")
+                loaded = LoadedSource(title=row["title"], text=row["text"], kind="text")
+                pending.append(
+                    Pending(validate_id(row["id"]), loaded, row["origin"], row["added_by"], added_at=row["added_at"])
+                )
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, SourceError):
+                raise
+            raise SourceError(f"{path}: cannot read backup ({exc.__class__.__name__}: {exc})") from None
+        return self.write(pending, progress=progress)
 
     # -- internals -----------------------------------------------------------
     def write(self, pending: Sequence[Pending], progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        """Write loaded sources. Everything is checked (limits included) before the first write."""
         outcomes: list[Outcome] = []
-        todo: list[tuple[SourceRecord, str, str]] = []
+        todo: list[tuple[SourceRecord, str, list[Chunk], str]] = []
         seen_hash: dict[str, str] = {}
         for item in pending:
             outcome, record = self._plan(item, seen_hash)
@@ -183,17 +261,34 @@ class Ingestor:
                 continue
             assert record is not None
             existed = self.store.registry.get(record.id) is not None
-            todo.append((record, item.loaded.text, "replaced" if existed else "added"))
-        for group in _groups(todo, 64):
-            items = []
-            for record, text, _ in group:
+            chunks = self._checked_chunks(record, item.loaded.text)
+            todo.append((record, item.loaded.text, chunks, "replaced" if existed else "added"))
+        self._check_source_count(sum(1 for *_, status in todo if status == "added"))
+        for group in _groups(todo, self.settings.ingest.batch_sources):
+            for record, text, _, _ in group:
                 self.store.registry.begin(record, text)
                 self.store.delete_source_chunks(record.id)
-                items.append((record, text))
-            status = {r.id: s for r, _, s in group}
-            for record, count in self._embed_and_store(items, progress):
+            status = {r.id: st for r, _, _, st in group}
+            for record, count in self._embed_and_store([(r, chs) for r, _, chs, _ in group], progress):
                 outcomes.append(Outcome(record.id, status[record.id], count, record.title))
         return outcomes
+
+    def _checked_chunks(self, record: SourceRecord, text: str) -> list[Chunk]:
+        limit = self.settings.ingest.max_chunks_per_source
+        # a cheap bound first, so a huge text is refused without splitting it
+        if len(text) > limit * self.settings.chunking.chunk_size * 8:
+            raise SourceError(f"{record.id}: too long to index (over {limit:,} chunks)")
+        chunks = self._chunks(record, text)
+        if len(chunks) > limit:
+            raise SourceError(f"{record.id}: {len(chunks):,} chunks is over the limit of {limit:,} a source")
+        return chunks
+
+    def _check_source_count(self, new_sources: int) -> None:
+        limit = self.settings.ingest.max_sources
+        if new_sources and self.store.registry.count() + new_sources > limit:
+            raise SourceError(
+                f"adding {new_sources:,} sources would pass the limit of {limit:,} sources (ingest.max_sources)"
+            )
 
     def _plan(self, item: Pending, seen_hash: dict[str, str]) -> tuple[Outcome | None, SourceRecord | None]:
         digest = content_hash(item.loaded.text)
@@ -211,7 +306,7 @@ class Ingestor:
             origin=item.origin,
             content_hash=digest,
             added_by=item.added_by,
-            added_at=now_iso(),
+            added_at=item.added_at or now_iso(),
             chunk_count=0,
             status=PENDING,
         )
@@ -235,14 +330,12 @@ class Ingestor:
         ]
 
     def _embed_and_store(
-        self, items: Sequence[tuple[SourceRecord, str]], progress: Callable[[int], None] | None
+        self, items: Sequence[tuple[SourceRecord, list[Chunk]]], progress: Callable[[int], None] | None
     ) -> Iterable[tuple[SourceRecord, int]]:
-        """Chunk, embed and write sources; each is marked ready once all its chunks are in."""
-        planned = [(record, self._chunks(record, text)) for record, text in items]
-        all_chunks = [ch for _, chs in planned for ch in chs]
-        vectors = self.embedder.embed([ch.text for ch in all_chunks])
+        """Embed and write chunks; each source is marked ready once all its chunks are in."""
+        vectors = self.embedder.embed([ch.text for _, chs in items for ch in chs])
         offset = 0
-        for record, chunks in planned:
+        for record, chunks in items:
             n = len(chunks)
             self.store.add_chunks(chunks, vectors[offset : offset + n])
             offset += n
@@ -269,14 +362,15 @@ class Ingestor:
         if outcome is not None:
             return outcome
         assert record is not None
-        chunks = self._chunks(record, loaded.text)
+        chunks = self._checked_chunks(record, loaded.text)
+        existed = self.store.registry.get(record.id) is not None
+        self._check_source_count(0 if existed else 1)
         report(f"embedding {len(chunks)} chunks")
         vectors = self.embedder.embed([c.text for c in chunks])
         if not force:
             twin = self.near_duplicate(vectors, record.id)
             if twin is not None:
                 return Outcome(record.id, "near-duplicate", 0, record.title, f"nearly the same as {twin}")
-        existed = self.store.registry.get(record.id) is not None
         report("writing to the index")
         self.store.registry.begin(record, loaded.text)
         self.store.delete_source_chunks(record.id)
