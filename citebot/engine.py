@@ -64,7 +64,7 @@ class Engine:
         self.retriever = HybridRetriever(self.store, settings.retrieval)
         self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
         self._texts: dict[str, str] = {}
-        self._texts_generation = -1
+        self._texts_generation = ""
         self._lock = threading.Lock()
 
     def warm(self) -> None:

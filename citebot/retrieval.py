@@ -46,12 +46,12 @@ class LexicalIndex:
     """BM25 over chunk terms (bm25s), plus document frequencies for term weighting."""
 
     chunks: list[Chunk]
-    generation: int
+    generation: str
     df: Counter[str] = field(default_factory=Counter)
     _bm25: object | None = None
 
     @classmethod
-    def build(cls, chunks: list[Chunk], generation: int) -> LexicalIndex:
+    def build(cls, chunks: list[Chunk], generation: str) -> LexicalIndex:
         import bm25s
 
         tokenized = [terms(c.text) for c in chunks]
@@ -96,7 +96,7 @@ class HybridRetriever:
                 ready = self.store.registry.ready_ids()
                 chunks = [c for c in self.store.iter_chunks() if c.source_id in ready]
                 self._lexical = LexicalIndex.build(chunks, generation)
-                log.info("lexical index built: %d chunks (generation %d)", len(chunks), generation)
+                log.info("lexical index built: %d chunks (generation %s)", len(chunks), generation)
             return self._lexical
 
     def retrieve(self, query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:

@@ -70,7 +70,7 @@ def now_iso() -> str:
 
 
 class Registry:
-    """Thread-safe access to the registry database."""
+    """The registry in a SQLite file beside the embedded Chroma store (thread-safe)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,10 +105,10 @@ class Registry:
         )
 
     # -- reads ---------------------------------------------------------------
-    def generation(self) -> int:
+    def generation(self) -> str:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+        return str(row[0]) if row else "0"
 
     def get(self, source_id: str) -> SourceRecord | None:
         with self._lock:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from citebot.settings import Settings
+from index_store.chroma_registry import ChromaRegistry
 from index_store.embedding import model_slug
 from index_store.registry import Registry
 
@@ -96,9 +97,13 @@ class Store:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = Registry(settings.store_path / "registry.sqlite3")
         self.collection_name = collection_name(settings)
         self._client = _chroma_client(settings)
+        self.registry: Registry | ChromaRegistry
+        if settings.store.mode == "server":
+            self.registry = ChromaRegistry(self._client, f"{settings.store.collection_prefix}-registry")
+        else:
+            self.registry = Registry(settings.store_path / "registry.sqlite3")
         self.collection = self._client.get_or_create_collection(
             self.collection_name,
             embedding_function=None,

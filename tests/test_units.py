@@ -66,7 +66,7 @@ def _chunk(cid: str, text: str) -> Chunk:
 
 def test_lexical_index_ranks_and_ignores_unknown_terms():
     index = LexicalIndex.build(
-        [_chunk("1", "Cats chase mice."), _chunk("2", "Dogs bark loudly at cats."), _chunk("3", "Fish swim.")], 1
+        [_chunk("1", "Cats chase mice."), _chunk("2", "Dogs bark loudly at cats."), _chunk("3", "Fish swim.")], "1"
     )
     hits = index.search(terms("barking dogs"), 3)
     assert hits[0][0].id == "2"

@@ -1,0 +1,124 @@
+"""The source registry kept in the Chroma server itself (store mode "server").
+
+With a Chroma server, every bot and ingest host must see the same sources, so
+the registry lives beside the vectors: one record a source in a collection of
+its own (metadata fields, the text as the document, a one-number placeholder
+vector), and meta values as records of their own kind.  It offers the same
+methods as the SQLite ``Registry``; Chroma has no transactions, but the
+pending/ready protocol does not need them.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from index_store.registry import PENDING, READY, SourceRecord
+
+_PLACEHOLDER = [0.0]
+_FIELDS = ("title", "origin", "content_hash", "added_by", "added_at", "chunk_count", "status")
+
+
+def _record(source_id: str, meta: dict[str, Any]) -> SourceRecord:
+    return SourceRecord(
+        id=source_id,
+        title=str(meta["title"]),
+        origin=str(meta["origin"]),
+        content_hash=str(meta["content_hash"]),
+        added_by=str(meta["added_by"]),
+        added_at=str(meta["added_at"]),
+        chunk_count=int(meta["chunk_count"]),
+        status=str(meta["status"]),
+    )
+
+
+class ChromaRegistry:
+    def __init__(self, client: Any, name: str) -> None:
+        self._lock = threading.RLock()
+        self._col = client.get_or_create_collection(name, embedding_function=None, metadata={"citebot": "registry"})
+
+    def close(self) -> None:
+        return
+
+    # -- reads ---------------------------------------------------------------
+    def generation(self) -> str:
+        return self.get_meta("generation") or "0"
+
+    def get(self, source_id: str) -> SourceRecord | None:
+        got = self._col.get(ids=[_sid(source_id)], include=["metadatas"])
+        return _record(source_id, dict(got["metadatas"][0])) if got["ids"] else None
+
+    def by_hash(self, content_hash: str) -> list[SourceRecord]:
+        return self._find({"$and": [{"kind": "source"}, {"content_hash": content_hash}]})
+
+    def all(self, status: str | None = None) -> list[SourceRecord]:
+        where: dict[str, Any] = {"kind": "source"}
+        if status is not None:
+            where = {"$and": [{"kind": "source"}, {"status": status}]}
+        return sorted(self._find(where), key=lambda r: (r.added_at, r.id))
+
+    def ready_ids(self) -> set[str]:
+        got = self._col.get(where={"$and": [{"kind": "source"}, {"status": READY}]}, include=[])
+        return {i.removeprefix("src:") for i in got["ids"]}
+
+    def text(self, source_id: str) -> str | None:
+        got = self._col.get(ids=[_sid(source_id)], include=["documents"])
+        return str(got["documents"][0]) if got["ids"] else None
+
+    def count(self) -> int:
+        return len(self._col.get(where={"kind": "source"}, include=[])["ids"])
+
+    def get_meta(self, key: str) -> str | None:
+        got = self._col.get(ids=[f"meta:{key}"], include=["metadatas"])
+        return str(got["metadatas"][0]["value"]) if got["ids"] else None
+
+    # -- writes --------------------------------------------------------------
+    def begin(self, record: SourceRecord, text: str) -> None:
+        meta = {f: getattr(record, f) for f in _FIELDS} | {"kind": "source", "status": PENDING, "chunk_count": 0}
+        with self._lock:
+            self._col.upsert(ids=[_sid(record.id)], embeddings=[_PLACEHOLDER], metadatas=[meta], documents=[text])
+            self._bump()
+
+    def mark_pending(self, source_id: str) -> None:
+        self._update(source_id, status=PENDING)
+
+    def commit(self, source_id: str, chunk_count: int) -> None:
+        self._update(source_id, status=READY, chunk_count=chunk_count)
+
+    def delete(self, source_id: str) -> None:
+        with self._lock:
+            self._col.delete(ids=[_sid(source_id)])
+            self._bump()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._set_meta(key, value)
+            if key != "generation":
+                self._bump()
+
+    # -- internals -----------------------------------------------------------
+    def _find(self, where: dict[str, Any]) -> list[SourceRecord]:
+        got = self._col.get(where=where, include=["metadatas"])
+        return [_record(i.removeprefix("src:"), dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+
+    def _update(self, source_id: str, **changes: Any) -> None:
+        with self._lock:
+            got = self._col.get(ids=[_sid(source_id)], include=["metadatas"])
+            if not got["ids"]:
+                return
+            meta = dict(got["metadatas"][0]) | changes
+            self._col.update(ids=[_sid(source_id)], metadatas=[meta])
+            self._bump()
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._col.upsert(
+            ids=[f"meta:{key}"], embeddings=[_PLACEHOLDER], metadatas=[{"kind": "meta", "value": value}], documents=[""]
+        )
+
+    def _bump(self) -> None:
+        self._set_meta("generation", uuid.uuid4().hex)
+
+
+def _sid(source_id: str) -> str:
+    return f"src:{source_id}"

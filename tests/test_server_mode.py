@@ -1,0 +1,130 @@
+"""Scale-out: the same commands against a real Chroma server (``chroma run``) on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ARTICLE
+
+from citebot.engine import Engine
+from citebot.settings import PROJECT_ROOT, load
+from index_store.chroma_registry import ChromaRegistry
+from index_store.registry import PENDING, Registry, SourceRecord, now_iso
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory) -> Iterator[int]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("chroma run did not start") from None
+            time.sleep(0.2)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def server_config(directory: Path, port: int, prefix: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "config.toml"
+    config.write_text(
+        f'[store]\nmode = "server"\nhost = "127.0.0.1"\nport = {port}\npath = "local"\n'
+        f'collection_prefix = "{prefix}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_ingest_process_and_engine_share_the_server(chroma_server, tmp_path, embedder):
+    ingest_host = server_config(tmp_path / "ingest-host", chroma_server, "shared")
+    bot_host = server_config(tmp_path / "bot-host", chroma_server, "shared")
+    added = cli("ingest", "add", str(ARTICLE), "--json", "--config", str(ingest_host))
+    assert added.returncode == 0, added.stderr
+    # another host, with no local state of its own, sees the source and answers from it
+    listed = json.loads(cli("ingest", "list", "--json", "--config", str(bot_host)).stdout)
+    assert [(s["id"], s["chunk_count"]) for s in listed] == [("ken-loach-expelled", 12)]
+    engine = Engine(load(bot_host), embedder=embedder)
+    answer = engine.ask("why was Loach expelled?")
+    assert answer.answered and {c.paragraph for c in answer.citations} & {1, 4}
+    assert not (tmp_path / "bot-host" / "local" / "registry.sqlite3").exists()
+    # a later change by the ingest process is seen by the running engine
+    removed = cli("ingest", "remove", "ken-loach-expelled", "--config", str(ingest_host))
+    assert removed.returncode == 0, removed.stderr
+    assert not engine.ask("why was Loach expelled?").answered
+
+
+def test_ask_command_against_the_server(chroma_server, tmp_path):
+    config = server_config(tmp_path / "host", chroma_server, "askcli")
+    assert cli("ingest", "add", str(ARTICLE), "--config", str(config)).returncode == 0
+    out = cli("bot", "ask", "--json", "--config", str(config), "What films has Loach made?")
+    assert out.returncode == 0, out.stderr
+    assert "Kes" in json.loads(out.stdout)["answer"]
+
+
+@pytest.fixture(params=["sqlite", "chroma"])
+def registry(request, tmp_path, chroma_server):
+    if request.param == "sqlite":
+        reg = Registry(tmp_path / "registry.sqlite3")
+    else:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        client = chromadb.HttpClient(
+            host="127.0.0.1", port=chroma_server, settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        reg = ChromaRegistry(client, f"reg-{tmp_path.name[-20:]}".replace("_", "-"))
+    yield reg
+    reg.close()
+
+
+def test_registry_contract(registry):
+    record = SourceRecord("a/b", "Title", "origin", "h" * 64, "mod", now_iso(), 0, PENDING)
+    start = registry.generation()
+    registry.begin(record, "Body text.")
+    after_begin = registry.generation()
+    assert after_begin != start
+    assert registry.get("a/b").status == "pending" and registry.ready_ids() == set()
+    registry.commit("a/b", 3)
+    assert registry.get("a/b").chunk_count == 3 and registry.ready_ids() == {"a/b"}
+    assert registry.generation() != after_begin
+    assert [r.id for r in registry.by_hash("h" * 64)] == ["a/b"]
+    assert registry.text("a/b") == "Body text." and registry.count() == 1
+    assert [r.id for r in registry.all(status="ready")] == ["a/b"] and registry.all(status="pending") == []
+    registry.set_meta("collection", "c1")
+    assert registry.get_meta("collection") == "c1" and registry.count() == 1
+    registry.delete("a/b")
+    assert registry.get("a/b") is None and registry.count() == 0 and registry.text("a/b") is None
