@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -95,9 +95,15 @@ class CitebotBot(commands.Bot):
         return  # no prefix commands: questions arrive as /ask, mentions and thread replies
 
     # -- work off the event loop ----------------------------------------------
-    async def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
+    @property
+    def streams(self) -> bool:
+        return self.engine.llm is not None and self.settings.llm.stream
+
+    async def answer(
+        self, question: str, history: Sequence[str] = (), on_text: Callable[[str], None] | None = None
+    ) -> Answer:
         await self.engine_ready()
-        return await asyncio.to_thread(self.engine.ask, question, list(history))
+        return await asyncio.to_thread(self.engine.ask, question, list(history), on_text)
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         """Run a background job, keeping a reference so it is neither lost nor collected."""

@@ -56,6 +56,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
         description=trim(answer.text, DESCRIPTION_LIMIT - 200),
         colour=colour,
     )
+    if answer.note:
+        embed.add_field(name="Note", value=trim(answer.note, FIELD_LIMIT), inline=False)
     if answer.citations:
         lines = [trim(citation_line(c), FIELD_LIMIT) for c in answer.citations]
         field = ""

@@ -9,6 +9,8 @@ from citebot.models import Answer
 
 def render_answer(answer: Answer, width: int = 88) -> str:
     lines = [textwrap.fill(answer.text, width=width)]
+    if answer.note:
+        lines += ["", f"({answer.note})"]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from citebot.extractive import ExtractiveAnswerer, Query, expected_type
 from citebot.models import Answer
@@ -19,6 +21,9 @@ from citebot.settings import Settings
 from citebot.text import terms
 from index_store.embedding import Embedder
 from index_store.store import Store
+
+if TYPE_CHECKING:
+    from citebot.llm import VerifiedLLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,13 @@ class Engine:
         )
         self.retriever = HybridRetriever(self.store, settings.retrieval)
         self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
+        self.llm: VerifiedLLMAnswerer | None = None
+        if settings.answer.backend != "extractive":
+            from citebot.llm import VerifiedLLMAnswerer, make_backend
+
+            self.llm = VerifiedLLMAnswerer(
+                settings.llm, make_backend(settings.answer.backend, settings.llm), self.embedder
+            )
         self._texts: dict[str, str] = {}
         self._texts_generation = ""
         self._lock = threading.Lock()
@@ -81,7 +93,12 @@ class Engine:
             raise QuestionError(f"the question is {len(question)} characters long; the limit is {limit}")
         return question
 
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[str] = (), on_text: Callable[[str], None] | None = None) -> Answer:
+        """Answer ``question`` (``history``: earlier questions of the conversation).
+
+        With an LLM backend that streams, ``on_text`` receives the unverified draft as it
+        grows; the returned answer is the verified one.
+        """
         question = self.check_question(question)
         if self.store.stale:
             raise StaleIndexError(
@@ -89,7 +106,15 @@ class Engine:
             )
         query = self._query(question, history)
         hits = self.retriever.retrieve(query.vector, query.terms + query.context_terms)
-        answer = self.answerer.answer(question, query, hits, self.retriever.lexical())
+        lexical = self.retriever.lexical()
+
+        def extractive() -> Answer:
+            return self.answerer.answer(question, query, hits, lexical)
+
+        if self.llm is None:
+            answer = extractive()
+        else:
+            answer = replace(self.llm.answer(query.text, hits, extractive, on_text), question=question)
         log.debug("asked %r -> answered=%s citations=%d", question, answer.answered, len(answer.citations))
         return answer
 

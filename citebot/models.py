@@ -43,15 +43,19 @@ class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
     resolved_question: str = ""  # the question as searched (follow-ups carry their context)
+    note: str = ""  # e.g. why an LLM reply was replaced by quoted passages
 
     @classmethod
     def abstain(cls, question: str, resolved: str = "") -> Answer:
         return cls(question=question, answered=False, text=ABSTAIN_TEXT, citations=[], resolved_question=resolved)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "question": self.question,
             "answered": self.answered,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
         }
+        if self.note:
+            out["note"] = self.note
+        return out

@@ -84,8 +84,11 @@ class RetrievalSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    backend: Literal["extractive"] = Field(
-        "extractive", description="Answer backend. 'extractive' needs no LLM and never invents text."
+    backend: Literal["extractive", "openai", "llama_cpp"] = Field(
+        "extractive",
+        description="'extractive' quotes the sources and needs no LLM; 'openai' is any OpenAI-compatible "
+        "chat endpoint ([llm]); 'llama_cpp' a local GGUF file (pip install llama-cpp-python). "
+        "LLM replies are checked sentence by sentence against the passages they cite.",
     )
     min_score: float = Field(
         0.55,
@@ -103,6 +106,28 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted, in characters.")
     history_turns: int = Field(
         2, ge=0, le=10, description="Earlier questions of a conversation used to resolve a follow-up."
+    )
+
+
+class LLMSettings(_Section):
+    base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible API base (backend 'openai').")
+    model: str = Field("llama3.1", description="Model name sent to the endpoint.")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the API key (never put keys in this file)."
+    )
+    model_path: Path | None = Field(None, description="GGUF file for backend 'llama_cpp'.")
+    timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="After this, the extractive answer is sent instead, with a note."
+    )
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, le=4096, description="Longest reply requested.")
+    max_passages: int = Field(6, ge=1, le=20, description="Passages given to the model, numbered [1]..[n].")
+    stream: bool = Field(True, description="Stream the reply (the Discord message is edited as text arrives).")
+    support_similarity: float = Field(
+        0.5, ge=0, le=1, description="A sentence is kept only if this similar to a passage it cites."
+    )
+    support_terms: float = Field(
+        0.6, ge=0, le=1, description="...and if this share of its content words occur in the passages it cites."
     )
 
 
@@ -160,6 +185,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="How replies are composed.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Source limits and defaults.")
     bot: BotSettings = Field(default_factory=BotSettings, description="The Discord front end.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional LLM answer backend.")
 
     # Set by load(); the directory relative paths are resolved against.
     base_dir: Path = Field(PROJECT_ROOT, exclude=True, description="Directory of the config file.")

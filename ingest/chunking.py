@@ -48,8 +48,18 @@ def _locate(paragraph: str, piece: str, cursor: int) -> tuple[int, int]:
     return start, end
 
 
+@lru_cache(maxsize=1)
+def _tokenizer():  # type: ignore[no-untyped-def]
+    from llama_index.core.utils import get_tokenizer
+
+    return get_tokenizer()
+
+
 def split_paragraph(text: str, span: Span, chunk_size: int, chunk_overlap: int) -> list[tuple[int, int]]:
     paragraph = text[span.start : span.end]
+    if len(_tokenizer()(paragraph)) <= chunk_size:
+        # what the splitter returns for a paragraph that fits, without its per-call set-up
+        return [(span.start, span.end)]
     pieces = _splitter(chunk_size, chunk_overlap).split_text(paragraph)
     spans = []
     cursor = 0

@@ -332,17 +332,14 @@ class Ingestor:
     def _embed_and_store(
         self, items: Sequence[tuple[SourceRecord, list[Chunk]]], progress: Callable[[int], None] | None
     ) -> Iterable[tuple[SourceRecord, int]]:
-        """Embed and write chunks; each source is marked ready once all its chunks are in."""
-        vectors = self.embedder.embed([ch.text for _, chs in items for ch in chs])
-        offset = 0
-        for record, chunks in items:
-            n = len(chunks)
-            self.store.add_chunks(chunks, vectors[offset : offset + n])
-            offset += n
-            self.store.registry.commit(record.id, n)
+        """Embed and write a group's chunks in one Chroma call, then mark each source ready."""
+        chunks = [ch for _, chs in items for ch in chs]
+        self.store.add_chunks(chunks, self.embedder.embed([ch.text for ch in chunks]))
+        for record, chs in items:
+            self.store.registry.commit(record.id, len(chs))
             if progress:
                 progress(1)
-            yield record, n
+            yield record, len(chs)
 
     # -- one document, with near-duplicate detection (moderators' adds) -------
     def add_document(

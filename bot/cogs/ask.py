@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import NO_MENTIONS, send_private
+from bot.drafts import DraftEditor
 from bot.formatting import answer_embed, trim
 from bot.views import AnswerView
 from citebot.engine import QuestionError
@@ -55,9 +56,19 @@ class AskCog(commands.Cog):
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
         await interaction.response.defer(thinking=True)
-        answer = await self.bot.answer(question)
+
+        async def show(draft: str) -> None:
+            await interaction.edit_original_response(content=draft, allowed_mentions=NO_MENTIONS)
+
+        async with DraftEditor(show) as drafts:
+            answer = await self.bot.answer(question, on_text=drafts.push if self.bot.streams else None)
         view = AnswerView(self.bot, answer, interaction.user.id)
-        await interaction.followup.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        if drafts.edits:
+            await interaction.edit_original_response(
+                content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            await interaction.followup.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
         await self._report_gap(answer, interaction.user)
 
     # -- mentions and threads ----------------------------------------------------
@@ -92,11 +103,23 @@ class AskCog(commands.Cog):
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
         history = self.threads.setdefault(thread.id, [])
-        async with thread.typing():
-            answer = await self.bot.answer(question, history)
+        draft_message: discord.Message | None = None
+
+        async def show(draft: str) -> None:
+            nonlocal draft_message
+            if draft_message is None:
+                draft_message = await thread.send(draft, allowed_mentions=NO_MENTIONS)
+            else:
+                await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
+
+        async with thread.typing(), DraftEditor(show) as drafts:
+            answer = await self.bot.answer(question, history, on_text=drafts.push if self.bot.streams else None)
         history.append(question)
         view = AnswerView(self.bot, answer, message.author.id)
-        await thread.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        if draft_message is not None:
+            await draft_message.edit(content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        else:
+            await thread.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
         await self._report_gap(answer, message.author)
 
     async def _tell_privately(self, message: discord.Message, text: str) -> None:
