@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import discord
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -201,6 +202,10 @@ def run_discord(settings: Settings, store: Store | None = None, embedder: Embedd
         print("error: DISCORD_TOKEN is not set", file=sys.stderr)
         return 2
     discord.utils.setup_logging(level=logging.INFO, root=False)
+    if settings.bot.api_base:
+        discord.http.Route.BASE = settings.bot.api_base.rstrip("/")
+    if settings.bot.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.bot.gateway_url)
     try:
         asyncio.run(main(settings, token, store, embedder))
     except discord.LoginFailure:

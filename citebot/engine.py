@@ -18,7 +18,7 @@ from citebot.extractive import ExtractiveAnswerer, Query, expected_type
 from citebot.models import Answer
 from citebot.retrieval import HybridRetriever
 from citebot.settings import Settings
-from citebot.text import terms
+from citebot.text import sentence_spans, terms
 from index_store.embedding import Embedder
 from index_store.store import Store
 
@@ -83,6 +83,7 @@ class Engine:
         """Load the model and build the lexical index now rather than on the first question."""
         self.embedder.load()
         self.retriever.lexical()
+        sentence_spans("Warm up. The sentence splitter loads now.")
 
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())

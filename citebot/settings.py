@@ -160,6 +160,10 @@ class BotSettings(_Section):
     sync_guild: int | None = Field(
         None, description="Guild id to sync slash commands to instantly (global sync otherwise)."
     )
+    api_base: str = Field(
+        "", description="Discord API base URL; empty means Discord itself (set for a proxy or a local fake)."
+    )
+    gateway_url: str = Field("", description="Discord gateway URL; empty means Discord's own.")
     max_attachment_bytes: int = Field(5_000_000, ge=1, description="Largest attachment /source add accepts.")
     fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
     fetch_allow_hosts: list[str] = Field(

@@ -65,9 +65,11 @@ def paragraph_spans(text: str) -> tuple[Span, ...]:
 
 @lru_cache(maxsize=1)
 def _punkt():  # type: ignore[no-untyped-def]
-    from llama_index.core.utils import globals_helper
+    # The same tokenizer llama-index's sentence splitting uses (globals_helper.punkt_tokenizer),
+    # built directly so answering does not import all of llama_index.core.
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
 
-    return globals_helper.punkt_tokenizer
+    return PunktSentenceTokenizer()
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
