@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ARTICLE, header
+from bench.common import article_config, header
 from citebot.settings import PROJECT_ROOT
 
 PHASES = """
@@ -45,14 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     header("terminal cold start")
     with tempfile.TemporaryDirectory(prefix="citebot-cold-") as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text('[store]\npath = "store"\n', encoding="utf-8")
-        subprocess.run(
-            [sys.executable, "-m", "ingest", "add", str(ARTICLE), "--config", str(config)],
-            cwd=PROJECT_ROOT,
-            check=True,
-            capture_output=True,
-        )
+        config = article_config(Path(tmp))
         times = []
         for _ in range(args.runs):
             start = time.perf_counter()

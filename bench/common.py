@@ -24,6 +24,22 @@ def store_settings(directory: Path) -> Settings:
     return load(config)
 
 
+def article_config(directory: Path, extra: str = "") -> Path:
+    """A config for a store in ``directory`` holding the bundled article, ingested by the real CLI."""
+    import subprocess
+    import sys
+
+    config = directory / "config.toml"
+    config.write_text('[store]\npath = "store"\n' + extra, encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "add", str(ARTICLE), "--config", str(config)],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return config
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

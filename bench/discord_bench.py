@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ARTICLE, header, percentile
+from bench.common import article_config, header, percentile
 from bench.fake_discord import FakeDiscord
 from citebot.settings import PROJECT_ROOT
 
@@ -38,14 +38,7 @@ async def run(concurrent: int) -> None:
     fake = FakeDiscord(heartbeat_ms=100)
     api = await fake.start()
     with tempfile.TemporaryDirectory(prefix="citebot-dbench-") as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text('[store]\npath = "store"\n[bot]\ncooldown_seconds = 0\n', encoding="utf-8")
-        subprocess.run(
-            [sys.executable, "-m", "ingest", "add", str(ARTICLE), "--config", str(config)],
-            cwd=PROJECT_ROOT,
-            check=True,
-            capture_output=True,
-        )
+        config = article_config(Path(tmp), "[bot]\ncooldown_seconds = 0\n")
         env = os.environ | {
             "DISCORD_TOKEN": "fake-token",
             "CITEBOT_BOT__API_BASE": api,

@@ -134,7 +134,7 @@ class LLMSettings(_Section):
 class IngestSettings(_Section):
     max_bytes: int = Field(5_000_000, ge=1, description="Largest source file accepted, in bytes.")
     batch_sources: int = Field(
-        64, ge=1, le=10_000, description="Sources embedded together; each is marked ready as soon as it is written."
+        256, ge=1, le=10_000, description="Sources embedded and written together (bigger batches encode faster)."
     )
     max_chunks_per_source: int = Field(2000, ge=1, description="Most chunks one source may have.")
     max_sources: int = Field(50_000, ge=1, description="Most sources the store may hold.")

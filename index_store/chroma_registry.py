@@ -80,6 +80,14 @@ class ChromaRegistry:
             self._col.upsert(ids=[_sid(record.id)], embeddings=[_PLACEHOLDER], metadatas=[meta], documents=[text])
             self._bump()
 
+    def begin_many(self, items: list[tuple[SourceRecord, str]]) -> None:
+        for record, text in items:
+            self.begin(record, text)
+
+    def commit_many(self, items: list[tuple[str, int]]) -> None:
+        for source_id, count in items:
+            self.commit(source_id, count)
+
     def mark_pending(self, source_id: str) -> None:
         self._update(source_id, status=PENDING)
 

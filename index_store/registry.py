@@ -78,7 +78,9 @@ class Registry:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode survives any process crash; only a power cut can drop the last
+        # commits, which leaves those sources pending or absent, never half there.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -154,20 +156,16 @@ class Registry:
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         """Insert or replace a source as pending (its chunks are about to be written)."""
+        self.begin_many([(record, text)])
+
+    def begin_many(self, items: list[tuple[SourceRecord, str]]) -> None:
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 f"INSERT OR REPLACE INTO sources ({_COLUMNS}, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.title,
-                    record.origin,
-                    record.content_hash,
-                    record.added_by,
-                    record.added_at,
-                    0,
-                    PENDING,
-                    text,
-                ),
+                [
+                    (r.id, r.title, r.origin, r.content_hash, r.added_by, r.added_at, 0, PENDING, text)
+                    for r, text in items
+                ],
             )
 
     def mark_pending(self, source_id: str) -> None:
@@ -176,8 +174,13 @@ class Registry:
 
     def commit(self, source_id: str, chunk_count: int) -> None:
         """Mark a source ready: all its chunks are in the index."""
+        self.commit_many([(source_id, chunk_count)])
+
+    def commit_many(self, items: list[tuple[str, int]]) -> None:
         with self._tx() as db:
-            db.execute("UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", (chunk_count, source_id))
+            db.executemany(
+                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", [(n, sid) for sid, n in items]
+            )
 
     def delete(self, source_id: str) -> None:
         with self._tx() as db:

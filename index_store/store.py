@@ -136,25 +136,30 @@ class Store:
 
     # -- writes --------------------------------------------------------------
     def add_chunks(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+        """Write chunks and their vectors in one Chroma call.
 
-        nodes: list[BaseNode] = []
-        for chunk, vector in zip(chunks, embeddings, strict=True):
-            node = TextNode(
-                id_=chunk.id,
-                text=chunk.text,
-                metadata=chunk.metadata(),
-                embedding=vector.tolist(),
-                start_char_idx=chunk.start,
-                end_char_idx=chunk.end,
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.source_id)
-            nodes.append(node)
-        if nodes:
-            self.vectors.add(nodes)
+        Written with ``collection.add`` rather than ``ChromaVectorStore.add``: the latter
+        serialises every node to JSON (``_node_content``), which doubled the cost of a write
+        and cost a tenth of ingest throughput. The layout stays readable by llama-index:
+        text as the document, flat metadata, and ``document_id``/``ref_doc_id`` naming the
+        source, so ``ChromaVectorStore`` can query, fetch and delete by source
+        (tests/test_ingest.py checks this).
+        """
+        if not chunks:
+            return
+        self.collection.add(
+            ids=[c.id for c in chunks],
+            embeddings=np.asarray(embeddings, dtype=np.float32),
+            documents=[c.text for c in chunks],
+            metadatas=[c.metadata() | {"document_id": c.source_id, "ref_doc_id": c.source_id} for c in chunks],
+        )
 
     def delete_source_chunks(self, source_id: str) -> None:
         self.collection.delete(where={"source_id": source_id})
+
+    def delete_sources_chunks(self, source_ids: Sequence[str]) -> None:
+        if source_ids:
+            self.collection.delete(where={"source_id": {"$in": list(source_ids)}})
 
     def chunk_ids(self, source_id: str) -> list[str]:
         return list(self.collection.get(where={"source_id": source_id}, include=[])["ids"])

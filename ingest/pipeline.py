@@ -13,7 +13,8 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -138,25 +139,27 @@ class Ingestor:
         record = self.store.registry.get(source_id)
         if record is None:
             raise SourceError(f"no source with id {source_id!r} (see: python -m ingest list)")
-        self.store.registry.mark_pending(source_id)
-        self.store.delete_source_chunks(source_id)
+        # Registry first: a crash in between leaves only unlisted chunks, which are never
+        # searched and which 'verify' deletes; never a removed source coming back.
         self.store.registry.delete(source_id)
+        self.store.delete_source_chunks(source_id)
         log.info("removed %s (%d chunks)", source_id, record.chunk_count)
         return Outcome(source_id, "removed", record.chunk_count, record.title)
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> list[Outcome]:
         """Re-chunk and re-embed every source from its stored text into the current collection."""
-        outcomes = []
         records = self.store.registry.all()
-        for group in _groups(records, self.settings.ingest.batch_sources):
-            items = []
-            for record in group:
-                text = self.store.registry.text(record.id) or ""
-                self.store.registry.mark_pending(record.id)
-                self.store.delete_source_chunks(record.id)
-                items.append((record, self._chunks(record, text)))
-            for record, count in self._embed_and_store(items, progress):
-                outcomes.append(Outcome(record.id, "reindexed", count, record.title))
+
+        def prepared() -> Iterator[list[tuple[SourceRecord, list[Chunk]]]]:
+            for group in _groups(records, self.settings.ingest.batch_sources):
+                items = []
+                for record in group:
+                    self.store.registry.mark_pending(record.id)
+                    self.store.delete_source_chunks(record.id)
+                    items.append((record, self._chunks(record, self.store.registry.text(record.id) or "")))
+                yield items
+
+        outcomes = [Outcome(r.id, "reindexed", n, r.title) for r, n in self._index(prepared(), progress)]
         self.store.mark_collection_current()
         return outcomes
 
@@ -170,7 +173,7 @@ class Ingestor:
         for record in stuck:
             self.store.delete_source_chunks(record.id)
             items.append((record, self._chunks(record, self.store.registry.text(record.id) or "")))
-        return [Outcome(r.id, "added", n, r.title, "recovered") for r, n in self._embed_and_store(items, None)]
+        return [Outcome(r.id, "added", n, r.title, "recovered") for r, n in self._index([items], None)]
 
     def verify(self, repair: bool = True) -> dict[str, object]:
         """Check that registry and Chroma agree; with ``repair``, make them agree.
@@ -264,13 +267,16 @@ class Ingestor:
             chunks = self._checked_chunks(record, item.loaded.text)
             todo.append((record, item.loaded.text, chunks, "replaced" if existed else "added"))
         self._check_source_count(sum(1 for *_, status in todo if status == "added"))
-        for group in _groups(todo, self.settings.ingest.batch_sources):
-            for record, text, _, _ in group:
-                self.store.registry.begin(record, text)
-                self.store.delete_source_chunks(record.id)
-            status = {r.id: st for r, _, _, st in group}
-            for record, count in self._embed_and_store([(r, chs) for r, _, chs, _ in group], progress):
-                outcomes.append(Outcome(record.id, status[record.id], count, record.title))
+        status = {r.id: st for r, _, _, st in todo}
+
+        def prepared() -> Iterator[list[tuple[SourceRecord, list[Chunk]]]]:
+            for group in _groups(todo, self.settings.ingest.batch_sources):
+                self.store.registry.begin_many([(record, text) for record, text, _, _ in group])
+                self.store.delete_sources_chunks([record.id for record, *_ in group])
+                yield [(record, chunks) for record, _, chunks, _ in group]
+
+        for record, count in self._index(prepared(), progress):
+            outcomes.append(Outcome(record.id, status[record.id], count, record.title))
         return outcomes
 
     def _checked_chunks(self, record: SourceRecord, text: str) -> list[Chunk]:
@@ -329,17 +335,37 @@ class Ingestor:
             for i, p in enumerate(chunk_text(text, c.chunk_size, c.chunk_overlap))
         ]
 
-    def _embed_and_store(
-        self, items: Sequence[tuple[SourceRecord, list[Chunk]]], progress: Callable[[int], None] | None
-    ) -> Iterable[tuple[SourceRecord, int]]:
-        """Embed and write a group's chunks in one Chroma call, then mark each source ready."""
-        chunks = [ch for _, chs in items for ch in chs]
-        self.store.add_chunks(chunks, self.embedder.embed([ch.text for ch in chunks]))
-        for record, chs in items:
-            self.store.registry.commit(record.id, len(chs))
-            if progress:
-                progress(1)
-            yield record, len(chs)
+    def _index(
+        self, groups: Iterable[Sequence[tuple[SourceRecord, list[Chunk]]]], progress: Callable[[int], None] | None
+    ) -> list[tuple[SourceRecord, int]]:
+        """Embed group after group in this thread while a writer thread stores the group before,
+        so Chroma's writes overlap the encoder. A group's sources are marked ready together,
+        once all their chunks are in."""
+        done: list[tuple[SourceRecord, int]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer") as writer:
+            previous: Future[list[tuple[SourceRecord, int]]] | None = None
+            for items in groups:
+                chunks = [ch for _, chs in items for ch in chs]
+                vectors = self.embedder.embed([ch.text for ch in chunks])
+                if previous is not None:
+                    done += previous.result()
+                previous = writer.submit(self._store_group, items, chunks, vectors, progress)
+            if previous is not None:
+                done += previous.result()
+        return done
+
+    def _store_group(
+        self,
+        items: Sequence[tuple[SourceRecord, list[Chunk]]],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        progress: Callable[[int], None] | None,
+    ) -> list[tuple[SourceRecord, int]]:
+        self.store.add_chunks(chunks, vectors)
+        self.store.registry.commit_many([(record.id, len(chs)) for record, chs in items])
+        if progress:
+            progress(len(items))
+        return [(record, len(chs)) for record, chs in items]
 
     # -- one document, with near-duplicate detection (moderators' adds) -------
     def add_document(

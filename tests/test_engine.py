@@ -92,3 +92,9 @@ def test_context_for_takes_the_last_question_and_chains_follow_ups():
     chained = ["Who leads the Labour Party?", "When did he take over?"]
     assert context_for("What did he say then?", chained, 2) == chained
     assert context_for("What did he say then?", chained, 0) == []
+
+
+def test_weak_evidence_abstains_at_the_configured_threshold(article_engine):
+    article_engine.settings.answer.min_score = 0.99
+    answer = article_engine.ask("why was Loach expelled?")
+    assert not answer.answered and answer.citations == []

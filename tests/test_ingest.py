@@ -174,3 +174,17 @@ def test_chunking_change_marks_store_stale_and_reindex_rebuilds(ingestor, settin
     assert [o.status for o in outcomes] == ["reindexed"]
     assert not job.store.stale and job.store.count() >= 12
     job.store.close()
+
+
+def test_collection_is_readable_through_llama_index(ingestor, embedder):
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    ingestor.add_path(ARTICLE)
+    vectors = ingestor.store.vectors  # llama-index's ChromaVectorStore over our collection
+    query = embedder.embed_one("why was Loach expelled?").tolist()
+    result = vectors.query(VectorStoreQuery(query_embedding=query, similarity_top_k=3))
+    assert len(result.nodes) == 3
+    top = result.nodes[0]
+    assert top.metadata["source_id"] == "ken-loach-expelled" and "refus" in top.get_content()
+    vectors.delete("ken-loach-expelled")  # by ref_doc_id, as llama-index deletes a document
+    assert ingestor.store.count() == 0
