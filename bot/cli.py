@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     from citebot.engine import QuestionError, StaleIndexError
+    from index_store.lock import StoreBusyError
     from ingest.loaders import SourceError
 
     try:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chat":
             return _chat(settings)
         return _main_job(settings, discord_only=args.command == "run")
-    except (ConfigError, QuestionError, StaleIndexError, SourceError) as exc:
+    except (ConfigError, QuestionError, StaleIndexError, SourceError, StoreBusyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -132,11 +133,15 @@ def _chat(settings: Settings) -> int:
 
 
 def _main_job(settings: Settings, discord_only: bool = False) -> int:
+    from index_store.lock import writer_lock
     from ingest.pipeline import Ingestor
 
     if discord_only and not os.environ.get("DISCORD_TOKEN", "").strip():
         print("error: DISCORD_TOKEN is not set (the bot's token comes only from the environment)", file=sys.stderr)
         return 2
+    lock = writer_lock(settings, "the citebot main job" if not discord_only else "the Discord bot")
+    if lock is not None:
+        lock.acquire()  # held for the life of this process: it writes (recovery, /source add)
     ingestor = Ingestor(settings)
     ingestor.recover()
     if ingestor.store.stale:

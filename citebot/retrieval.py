@@ -116,7 +116,11 @@ class HybridRetriever:
             hits[key].fused = value
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)[: s.top_k]
         missing = [h.chunk.id for h in ranked if h.dense is None]
-        vectors = self.store.embeddings(missing)
+        try:
+            vectors = self.store.embeddings(missing)
+        except Exception:  # a vector index another process changed under us: rank without them
+            log.warning("could not read %d stored vectors; the store may have been changed elsewhere", len(missing))
+            vectors = {}
         for hit in ranked:
             if hit.dense is None and hit.chunk.id in vectors:
                 hit.dense = float(vectors[hit.chunk.id] @ query_vector)

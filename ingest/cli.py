@@ -11,6 +11,7 @@ from pathlib import Path
 
 from citebot.logs import setup_logging
 from citebot.settings import ConfigError, Settings, load
+from index_store.lock import StoreBusyError, writer_lock
 from ingest.loaders import SourceError
 from ingest.pipeline import Ingestor, Outcome, discover
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load(args.config)
         return _run(args, settings)
-    except (ConfigError, SourceError) as exc:
+    except (ConfigError, SourceError, StoreBusyError) as exc:
         _fail(str(exc), args.json)
         return 2
     except KeyboardInterrupt:
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    read_only = args.command in ("list", "export") or (args.command == "verify" and args.check_only)
+    lock = None if read_only else writer_lock(settings, f"python -m ingest {args.command}")
+    if lock is not None:
+        lock.acquire()
     ingestor = Ingestor(settings)
     try:
         if args.command == "list":
@@ -95,6 +100,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _print(outcomes, args.json)
     finally:
         ingestor.store.close()
+        if lock is not None:
+            lock.release()
 
 
 def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], list[Outcome]]) -> list[Outcome]:

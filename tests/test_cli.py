@@ -108,3 +108,16 @@ def test_bot_run_without_token_is_a_one_line_error(config_path: Path):
     out = run("bot", "run", "--config", str(config_path))
     assert out.returncode == 2
     assert out.stderr.strip() == "error: DISCORD_TOKEN is not set (the bot's token comes only from the environment)"
+
+
+def test_second_writer_on_an_embedded_store_is_refused(config_path: Path):
+    from citebot.settings import load
+    from index_store.lock import StoreLock
+
+    with StoreLock(load(config_path).store_path, "the Discord bot"):
+        out = run("ingest", "add", str(ARTICLE), "--config", str(config_path))
+        assert out.returncode == 2
+        assert "in use by the Discord bot (pid" in out.stderr and "/source add" in out.stderr
+        listed = run("ingest", "list", "--json", "--config", str(config_path))
+        assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
