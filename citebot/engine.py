@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from citebot.extractive import ExtractiveAnswerer, Query, expected_type
+from citebot.extractive import ExtractiveAnswerer, Query, definition_subject, expected_type
 from citebot.models import Answer
 from citebot.retrieval import HybridRetriever
 from citebot.settings import Settings
@@ -131,7 +131,12 @@ class Engine:
             context = terms(" ".join(earlier))
         vector = self.embedder.embed_one(text)
         return Query(
-            text=text, vector=vector, terms=terms(question), context_terms=context, expects=expected_type(question)
+            text=text,
+            vector=vector,
+            terms=terms(question),
+            context_terms=context,
+            expects=expected_type(question),
+            subject=definition_subject(question),
         )
 
     def _source_text(self, source_id: str) -> str | None:

@@ -30,6 +30,7 @@ from citebot.settings import AnswerSettings
 from citebot.text import Span, fold, paragraph_spans, sentence_spans, terms
 
 W_DENSE, W_COVER, W_TYPE = 0.5, 0.5, 0.1
+W_DEFINITION = 0.25  # "Who is X?": a sentence that defines X ("X, 85, is ...", "X is a ...")
 CONTEXT_WEIGHT = 0.5  # a term found in the passage or title rather than the sentence
 HISTORY_WEIGHT = 0.3  # terms of earlier questions in a follow-up
 ELABORATION_SHARE = 0.5  # a continuing sentence joins when it scores this share of the best
@@ -81,7 +82,29 @@ _ANAPHORA = frozenset(
 _EXPLETIVE = re.compile(r"(it|there)\s+(is|was|are|were|has been|had been|seems|appears|remains)\b", re.I)
 
 
+_ASKS_DEFINITION = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
+
+
+def definition_subject(question: str) -> str | None:
+    """X in "Who is X?" / "What was X?" (a question asking what something is)."""
+    match = _ASKS_DEFINITION.match(question)
+    return match.group("subject") if match else None
+
+
+def defines(text: str, subject: str) -> bool:
+    """Whether ``text`` says what ``subject`` is: the subject's head word followed by a copula
+    or an apposition ("Loach, 85, is", "Loach is a", "Corbyn, who")."""
+    words = re.findall(r"[A-Za-z][\w'-]*", subject)
+    if not words:
+        return False
+    head = re.escape(words[-1])
+    pattern = rf"\b{head}\b(?:,\s*\d+,|\s+(?:is|was|are|were|has been)\b|,\s+(?:a|an|the|who|which)\b)"
+    return re.search(pattern, text, re.I) is not None
+
+
 def expected_type(question: str) -> str | None:
+    if definition_subject(question):
+        return "definition"
     if _ASKS_DATE.search(question):
         return "date"
     if _ASKS_NUMBER.search(question):
@@ -104,6 +127,7 @@ class Query:
     terms: list[str]
     context_terms: list[str]
     expects: str | None
+    subject: str | None = None  # for definition questions
 
 
 @dataclass
@@ -114,10 +138,11 @@ class Candidate:
     dense: float
     coverage: float
     typed: bool
+    bonus: float = W_TYPE
 
     @property
     def score(self) -> float:
-        return W_DENSE * self.dense + W_COVER * self.coverage + (W_TYPE if self.typed else 0.0)
+        return W_DENSE * self.dense + W_COVER * self.coverage + (self.bonus if self.typed else 0.0)
 
 
 def _matches(term: str, vocab: set[str]) -> bool:
@@ -171,7 +196,10 @@ class ExtractiveAnswerer:
             for span in _sentences(full, hit.chunk.start, hit.chunk.end):
                 text = full[span.start : span.end]
                 cov = coverage(query, set(terms(text)), context, lexical.idf)
-                out.append(Candidate(hit, span, text, dense, cov, has_type(text, query.expects)))
+                if query.expects == "definition" and query.subject:
+                    out.append(Candidate(hit, span, text, dense, cov, defines(text, query.subject), W_DEFINITION))
+                else:
+                    out.append(Candidate(hit, span, text, dense, cov, has_type(text, query.expects)))
         return out
 
     # -- selection -----------------------------------------------------------

@@ -56,8 +56,8 @@ def load_bytes(data: bytes, name: str, kind: str, max_bytes: int) -> LoadedSourc
 
 def title_from_name(name: str) -> str:
     stem = Path(name).stem
-    words = re.sub(r"[-_]+", " ", stem).strip()
-    return words[:1].upper() + words[1:] if words else "Untitled"
+    words = re.sub(r"[-_]+", " ", stem).split()
+    return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"
 
 
 def _decode(data: bytes, name: str) -> str:

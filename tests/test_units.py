@@ -74,6 +74,23 @@ def test_lexical_index_ranks_and_ignores_unknown_terms():
     assert index.idf("unicorn") > index.idf("cat")
 
 
+def test_definition_questions_and_defining_sentences():
+    from citebot.extractive import defines, definition_subject
+
+    assert definition_subject("Who is Ken Loach?") == "Ken Loach"
+    assert definition_subject("why was Loach expelled?") is None
+    assert defines("Loach, 85, is best remembered for producing iconic British films.", "Ken Loach")
+    assert defines("Loach is a close ally of former leader Jeremy Corbyn, who opposed it.", "Jeremy Corbyn")
+    assert not defines("Lifelong socialist Ken Loach has decried a purge.", "Ken Loach")
+
+
+def test_titles_from_file_names():
+    from ingest.loaders import title_from_name
+
+    assert title_from_name("ken-loach-expelled.txt") == "Ken Loach Expelled"
+    assert title_from_name("---.md") == "Untitled"
+
+
 def test_expected_answer_types():
     assert expected_type("When did he become leader?") == "date"
     assert expected_type("How many Europeans have broadband?") == "number"
