@@ -66,7 +66,7 @@ class Engine:
         self.embedder = embedder or Embedder(
             settings.embedding.model, device=settings.embedding.device, batch_size=settings.embedding.batch_size
         )
-        self.retriever = HybridRetriever(self.store, settings.retrieval)
+        self.retriever = HybridRetriever(self.store, settings.retrieval, cache_dir=settings.store_path / "cache")
         self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
         self.llm: VerifiedLLMAnswerer | None = None
         if settings.answer.backend != "extractive":

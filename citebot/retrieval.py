@@ -7,11 +7,15 @@ Only chunks of ``ready`` sources are ever returned.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import pickle
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -82,22 +86,71 @@ class LexicalIndex:
 
 
 class HybridRetriever:
-    def __init__(self, store: Store, settings: RetrievalSettings) -> None:
+    CACHE_MIN_CHUNKS = 5000  # smaller stores rebuild faster than a cache loads
+
+    def __init__(self, store: Store, settings: RetrievalSettings, cache_dir: Path | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.cache_dir = cache_dir
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index of the ready sources, rebuilt only when the store changed."""
+        """The BM25 index of the ready sources, rebuilt only when the store changed.
+
+        A large index is also kept on disk, keyed by the store's generation, so a restart
+        loads it instead of reading every chunk back from Chroma.
+        """
         generation = self.store.registry.generation()
         with self._lock:
             if self._lexical is None or self._lexical.generation != generation:
-                ready = self.store.registry.ready_ids()
-                chunks = [c for c in self.store.iter_chunks() if c.source_id in ready]
-                self._lexical = LexicalIndex.build(chunks, generation)
-                log.info("lexical index built: %d chunks (generation %s)", len(chunks), generation)
+                self._lexical = self._load(generation) or self._build(generation)
             return self._lexical
+
+    def _build(self, generation: str) -> LexicalIndex:
+        ready = self.store.registry.ready_ids()
+        chunks = [c for c in self.store.iter_chunks() if c.source_id in ready]
+        index = LexicalIndex.build(chunks, generation)
+        log.info("lexical index built: %d chunks (generation %s)", len(chunks), generation)
+        if self.cache_dir is not None and len(chunks) >= self.CACHE_MIN_CHUNKS:
+            self._save(index)
+        return index
+
+    def _cache_file(self, generation: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        key = hashlib.sha256(f"{self.store.collection_name}|{generation}".encode()).hexdigest()[:16]
+        return self.cache_dir / f"lexical-{key}.pickle"
+
+    def _load(self, generation: str) -> LexicalIndex | None:
+        path = self._cache_file(generation)
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as f:
+                index = pickle.load(f)  # our own file, written by _save below
+        except Exception:
+            log.warning("ignoring an unreadable lexical index cache %s", path)
+            return None
+        if not isinstance(index, LexicalIndex) or index.generation != generation:
+            return None
+        log.info("lexical index loaded from %s: %d chunks", path, len(index.chunks))
+        return index
+
+    def _save(self, index: LexicalIndex) -> None:
+        path = self._cache_file(index.generation)
+        assert path is not None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.part")
+            with tmp.open("wb") as f:
+                pickle.dump(index, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+            for old in path.parent.glob("lexical-*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not cache the lexical index in %s", path.parent, exc_info=True)
 
     def retrieve(self, query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:
         s = self.settings

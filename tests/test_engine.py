@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ARTICLE
 
 from citebot.engine import QuestionError, is_follow_up
 from citebot.models import ABSTAIN_TEXT
@@ -98,3 +99,32 @@ def test_weak_evidence_abstains_at_the_configured_threshold(article_engine):
     article_engine.settings.answer.min_score = 0.99
     answer = article_engine.ask("why was Loach expelled?")
     assert not answer.answered and answer.citations == []
+
+
+def test_large_lexical_index_is_cached_per_generation(ingestor, embedder, monkeypatch, tmp_path):
+    from citebot.engine import Engine
+    from citebot.retrieval import HybridRetriever, LexicalIndex
+
+    monkeypatch.setattr(HybridRetriever, "CACHE_MIN_CHUNKS", 1)
+    ingestor.add_path(ARTICLE)
+    first = Engine(ingestor.settings, store=ingestor.store, embedder=embedder)
+    built = first.retriever.lexical()
+    cached = list((ingestor.settings.store_path / "cache").glob("lexical-*.pickle"))
+    assert len(cached) == 1
+
+    def no_rebuild(*_args, **_kwargs):
+        raise AssertionError("rebuilt although a cache for this generation exists")
+
+    monkeypatch.setattr(LexicalIndex, "build", no_rebuild)
+    restarted = Engine(ingestor.settings, store=ingestor.store, embedder=embedder)
+    loaded = restarted.retriever.lexical()
+    assert [c.id for c in loaded.chunks] == [c.id for c in built.chunks]
+    assert "refus" in restarted.ask("why was Loach expelled?").text
+
+    monkeypatch.undo()
+    monkeypatch.setattr(HybridRetriever, "CACHE_MIN_CHUNKS", 1)
+    note = tmp_path / "note.txt"
+    note.write_text("The library opens on Sundays.\n", encoding="utf-8")
+    ingestor.add_path(note)
+    assert len(restarted.retriever.lexical().chunks) == 13  # a new generation: rebuilt, not stale
+    assert len(list((ingestor.settings.store_path / "cache").glob("lexical-*.pickle"))) == 1
