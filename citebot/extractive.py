@@ -258,17 +258,14 @@ class ExtractiveAnswerer:
             full = self.source_text(chunk.source_id) or ""
             quote = full[span.start : span.end]
             citations.append(
-                Citation(
-                    n=n,
-                    source=chunk.source_id,
-                    title=chunk.title,
-                    origin=chunk.origin,
+                Citation.of(
+                    n,
+                    chunk,
                     paragraph=_paragraph_of(full, span.start),
                     start=span.start,
                     end=span.end,
                     quote=quote,
                     score=cand.score,
-                    added_at=chunk.added_at,
                 )
             )
             parts.append(f"{quote} [{n}]")

@@ -194,17 +194,14 @@ class VerifiedLLMAnswerer:
         for original, new in numbering.items():
             chunk = by_n[original].hit.chunk
             citations.append(
-                Citation(
-                    n=new,
-                    source=chunk.source_id,
-                    title=chunk.title,
-                    origin=chunk.origin,
+                Citation.of(
+                    new,
+                    chunk,
                     paragraph=chunk.paragraph,
                     start=chunk.start,
                     end=chunk.end,
                     quote=chunk.text,
                     score=float(by_n[original].hit.dense or 0.0),
-                    added_at=chunk.added_at,
                 )
             )
         return Answer(question, True, " ".join(parts), citations)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index_store.store import Chunk
+
 ABSTAIN_TEXT = "The sources I have do not answer that question."
 
 
@@ -20,6 +22,22 @@ class Citation:
     quote: str  # exactly the stored source text [start:end]
     score: float
     added_at: str = ""
+
+    @classmethod
+    def of(cls, n: int, chunk: Chunk, *, paragraph: int, start: int, end: int, quote: str, score: float) -> Citation:
+        """A citation of a span of ``chunk``'s source (provenance comes from the chunk)."""
+        return cls(
+            n=n,
+            source=chunk.source_id,
+            title=chunk.title,
+            origin=chunk.origin,
+            paragraph=paragraph,
+            start=start,
+            end=end,
+            quote=quote,
+            score=score,
+            added_at=chunk.added_at,
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
