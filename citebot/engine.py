@@ -101,13 +101,13 @@ class Engine:
         grows; the returned answer is the verified one.
         """
         question = self.check_question(question)
-        if self.store.stale:
-            raise StaleIndexError(
-                "the index was built with other embedding or chunking settings; run: python -m ingest reindex"
-            )
+        # One registry read a question: the lexical index, the text cache and the
+        # staleness check all follow the store's generation.
+        generation = self.store.registry.generation()
+        self._follow(generation)
         query = self._query(question, history)
-        hits = self.retriever.retrieve(query.vector, query.terms + query.context_terms)
-        lexical = self.retriever.lexical()
+        lexical = self.retriever.lexical(generation)
+        hits = self.retriever.retrieve(query.vector, query.terms + query.context_terms, lexical)
 
         def extractive() -> Answer:
             return self.answerer.answer(question, query, hits, lexical)
@@ -139,12 +139,21 @@ class Engine:
             subject=definition_subject(question),
         )
 
-    def _source_text(self, source_id: str) -> str | None:
-        generation = self.store.registry.generation()
+    def _follow(self, generation: str) -> None:
+        """Drop cached source texts and re-check the index settings when the store changed."""
         with self._lock:
-            if generation != self._texts_generation:
-                self._texts.clear()
-                self._texts_generation = generation
+            if generation == self._texts_generation:
+                return
+        if self.store.stale:
+            raise StaleIndexError(
+                "the index was built with other embedding or chunking settings; run: python -m ingest reindex"
+            )
+        with self._lock:
+            self._texts.clear()
+            self._texts_generation = generation
+
+    def _source_text(self, source_id: str) -> str | None:
+        with self._lock:
             if source_id not in self._texts:
                 text = self.store.registry.text(source_id)
                 if text is None:

@@ -95,13 +95,14 @@ class HybridRetriever:
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
 
-    def lexical(self) -> LexicalIndex:
+    def lexical(self, generation: str | None = None) -> LexicalIndex:
         """The BM25 index of the ready sources, rebuilt only when the store changed.
 
         A large index is also kept on disk, keyed by the store's generation, so a restart
         loads it instead of reading every chunk back from Chroma.
         """
-        generation = self.store.registry.generation()
+        if generation is None:
+            generation = self.store.registry.generation()
         with self._lock:
             if self._lexical is None or self._lexical.generation != generation:
                 self._lexical = self._load(generation) or self._build(generation)
@@ -152,9 +153,11 @@ class HybridRetriever:
         except OSError:
             log.warning("could not cache the lexical index in %s", path.parent, exc_info=True)
 
-    def retrieve(self, query_vector: np.ndarray, query_terms: list[str]) -> list[Hit]:
+    def retrieve(
+        self, query_vector: np.ndarray, query_terms: list[str], lexical: LexicalIndex | None = None
+    ) -> list[Hit]:
         s = self.settings
-        lexical = self.lexical()
+        lexical = lexical or self.lexical()
         ready = {c.source_id for c in lexical.chunks}
         dense = [(c, score) for c, score in self.store.query(query_vector, s.dense_k) if c.source_id in ready]
         sparse = lexical.search(query_terms, s.lexical_k)

@@ -61,10 +61,6 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
     def load(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:

@@ -126,15 +126,6 @@ class Ingestor:
             pending.append(Pending(sid, loaded, str(file.resolve()), who))
         return self.write(pending, progress=progress)
 
-    def add_text(self, text: str, *, title: str, origin: str, source_id: str, added_by: str) -> Outcome:
-        from citebot.text import normalize_source_text
-
-        body = normalize_source_text(text)
-        if not body.strip():
-            raise SourceError("no text to index (the source is empty)")
-        loaded = LoadedSource(title=title, text=body, kind="text")
-        return self.write([Pending(validate_id(source_id), loaded, origin, added_by)])[0]
-
     def remove(self, source_id: str) -> Outcome:
         record = self.store.registry.get(source_id)
         if record is None:
