@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench.common import ARTICLE, BBC, SHARED, header, peak_rss_mb, store_settings, summary_ms
-from citebot.logs import setup_logging
+from common.logs import setup_logging
 
 
 def questions(limit: int) -> list[str]:

@@ -18,14 +18,14 @@ import time
 from pathlib import Path
 
 from bench.common import article_config, header
-from citebot.settings import PROJECT_ROOT
+from common.settings import PROJECT_ROOT
 
 PHASES = """
 import time
 t0 = time.perf_counter()
 from bot import cli  # noqa
 from citebot.engine import Engine
-from citebot.settings import load
+from common.settings import load
 t1 = time.perf_counter()
 engine = Engine(load({config!r}))
 t2 = time.perf_counter()

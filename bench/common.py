@@ -9,7 +9,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from citebot.settings import PROJECT_ROOT, Settings, load
+from common.settings import PROJECT_ROOT, Settings, load
 
 SHARED = PROJECT_ROOT.parent / "shared"
 BBC = SHARED / "corpora" / "bbc-news" / "news"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.common import article_config, header, percentile
 from bench.fake_discord import FakeDiscord
-from citebot.settings import PROJECT_ROOT
+from common.settings import PROJECT_ROOT
 
 
 def heartbeat_lag_ms(beats: list[float], start: float, end: float, interval: float) -> float:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.common import BBC, header, peak_rss_mb, store_settings
-from citebot.logs import setup_logging
+from common.logs import setup_logging
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import ARTICLE, BBC, header, store_settings
-from citebot.logs import setup_logging
+from common.logs import setup_logging
 
 
 def build_base(directory: Path) -> None:

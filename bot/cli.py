@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from citebot.logs import setup_logging
-from citebot.settings import ConfigError, Settings, load
+from common.logs import setup_logging
+from common.settings import ConfigError, Settings, load
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from bot.cooldown import Cooldowns
 from citebot.engine import Engine, QuestionError
 from citebot.feedback import FeedbackStore
 from citebot.models import Answer
-from citebot.settings import BotSettings, Settings
+from common.settings import BotSettings, Settings
 from index_store.embedding import Embedder
 from index_store.store import Store
 from ingest.loaders import SourceError

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from citebot.extractive import ExtractiveAnswerer, Query, definition_subject, expected_type
 from citebot.models import Answer
 from citebot.retrieval import HybridRetriever
-from citebot.settings import Settings
-from citebot.text import sentence_spans, terms
+from common.settings import Settings
+from common.text import sentence_spans, terms
 from index_store.embedding import Embedder
 from index_store.store import Store
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from citebot.models import Answer, Citation
 from citebot.retrieval import Hit, LexicalIndex
-from citebot.settings import AnswerSettings
-from citebot.text import Span, fold, paragraph_spans, sentence_spans, terms
+from common.settings import AnswerSettings
+from common.text import Span, fold, paragraph_spans, sentence_spans, terms
 
 W_DENSE, W_COVER, W_TYPE = 0.5, 0.5, 0.1
 W_DEFINITION = 0.25  # "Who is X?": a sentence that defines X ("X, 85, is ...", "X is a ...")

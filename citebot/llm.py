@@ -24,8 +24,8 @@ import numpy as np
 
 from citebot.models import Answer, Citation
 from citebot.retrieval import Hit
-from citebot.settings import LLMSettings
-from citebot.text import sentence_spans, terms
+from common.settings import LLMSettings
+from common.text import sentence_spans, terms
 from index_store.embedding import Embedder
 
 log = logging.getLogger(__name__)

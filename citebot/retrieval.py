@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from citebot.settings import RetrievalSettings
-from citebot.text import terms
+from common.settings import RetrievalSettings
+from common.text import terms
 from index_store.store import Chunk, Store
 
 log = logging.getLogger(__name__)

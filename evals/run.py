@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from citebot.logs import setup_logging
-from citebot.settings import PROJECT_ROOT, load
+from common.logs import setup_logging
+from common.settings import PROJECT_ROOT, load
 from evals.scoring import Verdict, score
 
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -7,7 +7,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from citebot.text import fold
+from common.text import fold
 
 MIN_RUN = 40
 

@@ -14,9 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-
-class StoreBusyError(RuntimeError):
-    """Another process is writing to this embedded store."""
+from common.errors import StoreBusyError
 
 
 class StoreLock:
@@ -57,7 +55,7 @@ class StoreLock:
 
 def writer_lock(settings: object, purpose: str) -> StoreLock | None:
     """The lock a writer must hold for this configuration (None in server mode)."""
-    from citebot.settings import Settings
+    from common.settings import Settings
 
     assert isinstance(settings, Settings)
     if settings.store.mode == "server":

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from citebot.settings import Settings
+from common.settings import Settings
 from index_store.chroma_registry import ChromaRegistry
 from index_store.embedding import model_slug
 from index_store.registry import Registry

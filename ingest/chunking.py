@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from citebot.text import Span, paragraph_spans
+from common.text import Span, paragraph_spans
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from citebot.logs import setup_logging
-from citebot.settings import ConfigError, Settings, load
-from index_store.lock import StoreBusyError, writer_lock
-from ingest.loaders import SourceError
+from common.errors import ConfigError, SourceError, StoreBusyError
+from common.logs import setup_logging
+from common.settings import Settings, load
+from index_store.lock import writer_lock
 from ingest.pipeline import Ingestor, Outcome, discover
 
 log = logging.getLogger(__name__)

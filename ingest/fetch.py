@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from ingest.loaders import SourceError
+from common.errors import SourceError
 
 MAX_REDIRECTS = 5
 ACCEPTED_TYPES = {

@@ -7,13 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from citebot.text import normalize_source_text
+from common.errors import SourceError
+from common.text import normalize_source_text
 
 SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
-
-
-class SourceError(ValueError):
-    """A source that cannot be ingested; the message is fit to show a user."""
 
 
 @dataclass(frozen=True)

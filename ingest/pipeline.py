@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from citebot.settings import Settings
+from common.settings import Settings
 from index_store.embedding import Embedder
 from index_store.registry import PENDING, READY, SourceRecord, now_iso
 from index_store.store import Chunk, Store

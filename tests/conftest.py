@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from citebot.settings import PROJECT_ROOT, Settings, load
+from common.settings import PROJECT_ROOT, Settings, load
 from index_store.embedding import Embedder, offline_environment
 
 ARTICLE = PROJECT_ROOT / "sources" / "ken-loach-expelled.txt"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import ARTICLE
 
-from citebot.settings import PROJECT_ROOT
+from common.settings import PROJECT_ROOT
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -111,7 +111,7 @@ def test_bot_run_without_token_is_a_one_line_error(config_path: Path):
 
 
 def test_second_writer_on_an_embedded_store_is_refused(config_path: Path):
-    from citebot.settings import load
+    from common.settings import load
     from index_store.lock import StoreLock
 
     with StoreLock(load(config_path).store_path, "the Discord bot"):

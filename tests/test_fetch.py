@@ -7,8 +7,8 @@ import socket
 import pytest
 from httpserver import Routes, serve
 
+from common.errors import SourceError
 from ingest.fetch import fetch
-from ingest.loaders import SourceError
 
 ARTICLE_HTML = "<html><head><title>Town news</title></head><body><p>The mayor opened a park.</p></body></html>"
 

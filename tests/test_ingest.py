@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLE
 
+from common.errors import SourceError
 from index_store.registry import PENDING, SourceRecord, now_iso
 from index_store.store import Store, collection_name
-from ingest.loaders import SourceError
 from ingest.pipeline import Ingestor
 
 

@@ -18,8 +18,8 @@ from conftest import ARTICLE
 from test_ingest import snapshot
 
 from citebot.engine import Engine
-from citebot.settings import PROJECT_ROOT, load
-from ingest.loaders import SourceError
+from common.errors import SourceError
+from common.settings import PROJECT_ROOT, load
 from ingest.pipeline import Ingestor
 
 

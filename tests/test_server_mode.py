@@ -15,7 +15,7 @@ import pytest
 from conftest import ARTICLE
 
 from citebot.engine import Engine
-from citebot.settings import PROJECT_ROOT, load
+from common.settings import PROJECT_ROOT, load
 from index_store.chroma_registry import ChromaRegistry
 from index_store.registry import PENDING, Registry, SourceRecord, now_iso
 

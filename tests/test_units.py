@@ -9,8 +9,9 @@ from conftest import ARTICLE
 
 from citebot.extractive import _depends_on_previous, expected_type, has_type
 from citebot.retrieval import LexicalIndex, rrf
-from citebot.settings import ConfigError, load
-from citebot.text import fold, normalize_source_text, paragraph_spans, sentence_spans, terms
+from common.errors import ConfigError
+from common.settings import load
+from common.text import fold, normalize_source_text, paragraph_spans, sentence_spans, terms
 from evals.scoring import score, shares_run
 from index_store.store import Chunk
 from ingest.chunking import chunk_text
@@ -135,7 +136,7 @@ def test_settings_env_overrides_and_relative_paths(tmp_path: Path, monkeypatch):
 
 
 def test_shipped_config_matches_the_defaults():
-    from citebot.settings import DEFAULT_CONFIG, Settings
+    from common.settings import DEFAULT_CONFIG, Settings
 
     shipped = load(DEFAULT_CONFIG)
     assert shipped.model_dump(exclude={"base_dir"}) == Settings().model_dump(exclude={"base_dir"})

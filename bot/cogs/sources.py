@@ -241,7 +241,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
 
 
 def _normalised(loaded: LoadedSource) -> LoadedSource:
-    from citebot.text import normalize_source_text
+    from common.text import normalize_source_text
 
     text = normalize_source_text(loaded.text)
     if not text.strip():

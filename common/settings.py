@@ -22,13 +22,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from common.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 CONFIG_ENV = "CITEBOT_CONFIG"
-
-
-class ConfigError(ValueError):
-    """The configuration file or an override is invalid; the message says which key."""
 
 
 class _Section(BaseModel):

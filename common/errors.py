@@ -1,0 +1,34 @@
+"""The exceptions citebot raises on purpose, in one place.
+
+Every error a person can cause (a bad config, a bad source, a busy store, a
+wrong command line) derives from ``UserError``: its message is written to be
+shown as it is, without a traceback.  Front ends decide how to show it (see
+``bot/errors.py`` for Discord); anything that is not a ``UserError`` is a
+fault of ours, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class CitebotError(Exception):
+    """Base of every exception citebot raises on purpose."""
+
+
+class UserError(CitebotError):
+    """An error whose message is fit to show a user as it is."""
+
+
+class ConfigError(UserError, ValueError):
+    """The configuration file or an override is invalid; the message says which key."""
+
+
+class UsageError(UserError, ValueError):
+    """A command used wrongly: a missing argument, an unreadable input file."""
+
+
+class SourceError(UserError, ValueError):
+    """A source that cannot be ingested (or found); the message says why."""
+
+
+class StoreBusyError(UserError, RuntimeError):
+    """Another process is writing to this embedded store."""
