@@ -38,8 +38,8 @@ def grow(base: Path, target: Path, size: int) -> None:
     from index_store.registry import SourceRecord
     from index_store.store import Store
 
-    src = Store(store_settings(base))
-    dst = Store(store_settings(target))
+    src = Store.from_settings(store_settings(base))
+    dst = Store.from_settings(store_settings(target))
     if dst.count() >= size * 0.98:
         return
     print(f"growing {target} to {size:,} chunks ...", flush=True)

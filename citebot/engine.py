@@ -62,10 +62,8 @@ def context_for(question: str, history: Sequence[str], turns: int) -> list[str]:
 class Engine:
     def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.store = store or Store(settings)
-        self.embedder = embedder or Embedder(
-            settings.embedding.model, device=settings.embedding.device, batch_size=settings.embedding.batch_size
-        )
+        self.store = store or Store.from_settings(settings)
+        self.embedder = embedder or Embedder.from_settings(settings.embedding)
         self.retriever = HybridRetriever(self.store, settings.retrieval, cache_dir=settings.store_path / "cache")
         self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
         self.llm: VerifiedLLMAnswerer | None = None

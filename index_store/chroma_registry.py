@@ -4,7 +4,7 @@ With a Chroma server, every bot and ingest host must see the same sources, so
 the registry lives beside the vectors: one record a source in a collection of
 its own (metadata fields, the text as the document, a one-number placeholder
 vector), and meta values as records of their own kind.  It offers the same
-methods as the SQLite ``Registry``; Chroma has no transactions, but the
+methods as ``SqliteRegistry`` (the ``Registry`` protocol); Chroma has no transactions, but the
 pending/ready protocol does not need them.
 """
 
@@ -14,6 +14,7 @@ import threading
 import uuid
 from typing import Any
 
+from index_store.chroma import open_collection
 from index_store.registry import PENDING, READY, SourceRecord
 
 _PLACEHOLDER = [0.0]
@@ -34,9 +35,9 @@ def _record(source_id: str, meta: dict[str, Any]) -> SourceRecord:
 
 
 class ChromaRegistry:
-    def __init__(self, client: Any, name: str) -> None:
+    def __init__(self, client: Any, name: str, *, read_only: bool = False) -> None:
         self._lock = threading.RLock()
-        self._col = client.get_or_create_collection(name, embedding_function=None, metadata={"citebot": "registry"})
+        self._col = open_collection(client, name, {"citebot": "registry"}, read_only)
 
     def close(self) -> None:
         return
@@ -46,7 +47,7 @@ class ChromaRegistry:
         return self.get_meta("generation") or "0"
 
     def get(self, source_id: str) -> SourceRecord | None:
-        got = self._col.get(ids=[_sid(source_id)], include=["metadatas"])
+        got = self._get(ids=[_sid(source_id)], include=["metadatas"])
         return _record(source_id, dict(got["metadatas"][0])) if got["ids"] else None
 
     def by_hash(self, content_hash: str) -> list[SourceRecord]:
@@ -59,18 +60,18 @@ class ChromaRegistry:
         return sorted(self._find(where), key=lambda r: (r.added_at, r.id))
 
     def ready_ids(self) -> set[str]:
-        got = self._col.get(where={"$and": [{"kind": "source"}, {"status": READY}]}, include=[])
+        got = self._get(where={"$and": [{"kind": "source"}, {"status": READY}]}, include=[])
         return {i.removeprefix("src:") for i in got["ids"]}
 
     def text(self, source_id: str) -> str | None:
-        got = self._col.get(ids=[_sid(source_id)], include=["documents"])
+        got = self._get(ids=[_sid(source_id)], include=["documents"])
         return str(got["documents"][0]) if got["ids"] else None
 
     def count(self) -> int:
-        return len(self._col.get(where={"kind": "source"}, include=[])["ids"])
+        return len(self._get(where={"kind": "source"}, include=[])["ids"])
 
     def get_meta(self, key: str) -> str | None:
-        got = self._col.get(ids=[f"meta:{key}"], include=["metadatas"])
+        got = self._get(ids=[f"meta:{key}"], include=["metadatas"])
         return str(got["metadatas"][0]["value"]) if got["ids"] else None
 
     # -- writes --------------------------------------------------------------
@@ -106,13 +107,18 @@ class ChromaRegistry:
                 self._bump()
 
     # -- internals -----------------------------------------------------------
+    def _get(self, **query: Any) -> Any:
+        if self._col is None:  # read-only, and the registry does not exist yet
+            return {"ids": [], "documents": [], "metadatas": []}
+        return self._col.get(**query)
+
     def _find(self, where: dict[str, Any]) -> list[SourceRecord]:
-        got = self._col.get(where=where, include=["metadatas"])
+        got = self._get(where=where, include=["metadatas"])
         return [_record(i.removeprefix("src:"), dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
 
     def _update(self, source_id: str, **changes: Any) -> None:
         with self._lock:
-            got = self._col.get(ids=[_sid(source_id)], include=["metadatas"])
+            got = self._get(ids=[_sid(source_id)], include=["metadatas"])
             if not got["ids"]:
                 return
             meta = dict(got["metadatas"][0]) | changes

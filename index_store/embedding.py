@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from common.settings import EmbeddingSettings
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -60,6 +62,11 @@ class Embedder:
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: EmbeddingSettings) -> Embedder:
+        """The encoder a configuration describes: the one way the project builds it."""
+        return cls(settings.model, device=settings.device, batch_size=settings.batch_size)
 
     def load(self) -> SentenceTransformer:
         with self._lock:

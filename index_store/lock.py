@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from common.errors import StoreBusyError
+from common.settings import StoreSettings
 
 
 class StoreLock:
@@ -53,11 +54,8 @@ class StoreLock:
         self.release()
 
 
-def writer_lock(settings: object, purpose: str) -> StoreLock | None:
-    """The lock a writer must hold for this configuration (None in server mode)."""
-    from common.settings import Settings
-
-    assert isinstance(settings, Settings)
-    if settings.store.mode == "server":
+def writer_lock(config: StoreSettings, path: Path, purpose: str) -> StoreLock | None:
+    """The lock a writer of the store at ``path`` must hold (None in server mode: no lock needed)."""
+    if config.mode == "server":
         return None
-    return StoreLock(settings.store_path, purpose)
+    return StoreLock(path, purpose)

@@ -1,26 +1,35 @@
 """The store that ingest and the answering engine share: Chroma plus the source registry.
 
-Vectors go through llama-index's ``ChromaVectorStore``.  Chroma runs embedded
-on local disk by default, or as a client of a Chroma server (``chroma run``)
-for scale-out.  Chroma's own embedding function is never used: every vector
-is computed by our encoder and passed in.
+Vectors are written with Chroma's own ``collection.add`` in a layout
+llama-index's ``ChromaVectorStore`` reads (``Store.vectors``; see
+``add_chunks``).  Chroma runs embedded on local disk by default, or as a
+client of a Chroma server (``chroma run``) for scale-out.  Chroma's own
+embedding function is never used: every vector is computed by our encoder
+and passed in.
+
+A store takes plain values (its settings section, a path, a collection name);
+``Store.from_settings`` derives them from the whole configuration.  Opened
+``read_only``, it creates nothing and writes nothing: a missing collection or
+registry reads as empty.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from common.settings import Settings
+from common.settings import Settings, StoreSettings
+from index_store.chroma import chroma_client, open_collection
 from index_store.chroma_registry import ChromaRegistry
 from index_store.embedding import model_slug
 from index_store.registry import Registry
+from index_store.sqlite_registry import SqliteRegistry
 
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -79,39 +88,47 @@ def collection_name(settings: Settings) -> str:
     return f"{settings.store.collection_prefix}-{slug}-c{c.chunk_size}o{c.chunk_overlap}-{digest}"[:63]
 
 
-def _chroma_client(settings: Settings) -> Any:
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.store.mode == "server":
-        return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
-    path = settings.store_path / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+_NOTHING: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
 
 
 class Store:
     """Registry and vector index of one configuration."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.collection_name = collection_name(settings)
-        self._client = _chroma_client(settings)
-        self.registry: Registry | ChromaRegistry
-        if settings.store.mode == "server":
-            self.registry = ChromaRegistry(self._client, f"{settings.store.collection_prefix}-registry")
+    def __init__(
+        self,
+        config: StoreSettings,
+        path: Path,
+        *,
+        collection: str,
+        embedding_model: str,
+        read_only: bool = False,
+    ) -> None:
+        self.config = config
+        self.path = path
+        self.collection_name = collection
+        self.read_only = read_only
+        self._client = chroma_client(config, path, read_only)
+        self.registry: Registry
+        if config.mode == "server":
+            self.registry = ChromaRegistry(self._client, f"{config.collection_prefix}-registry", read_only=read_only)
         else:
-            self.registry = Registry(settings.store_path / "registry.sqlite3")
-        self.collection = self._client.get_or_create_collection(
-            self.collection_name,
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedding_model": settings.embedding.model},
-        )
+            self.registry = SqliteRegistry(path / "registry.sqlite3", read_only=read_only)
+        meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
+        self.collection = open_collection(self._client, collection, meta, read_only)
         self._vectors: ChromaVectorStore | None = None
-        if self.registry.get_meta("collection") is None:
+        if not read_only and self.registry.get_meta("collection") is None:
             self.mark_collection_current()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, read_only: bool = False) -> Store:
+        """The store a configuration describes (its collection name encodes model and chunking)."""
+        return cls(
+            settings.store,
+            settings.store_path,
+            collection=collection_name(settings),
+            embedding_model=settings.embedding.model,
+            read_only=read_only,
+        )
 
     def mark_collection_current(self) -> None:
         """Record that the registry's sources are indexed in this configuration's collection."""
@@ -133,6 +150,9 @@ class Store:
 
     def close(self) -> None:
         self.registry.close()
+
+    def _get(self, **query: Any) -> Any:
+        return _NOTHING if self.collection is None else self.collection.get(**query)
 
     # -- writes --------------------------------------------------------------
     def add_chunks(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
@@ -161,12 +181,12 @@ class Store:
         if source_ids:
             self.collection.delete(where={"source_id": {"$in": list(source_ids)}})
 
-    def chunk_ids(self, source_id: str) -> list[str]:
-        return list(self.collection.get(where={"source_id": source_id}, include=[])["ids"])
-
     # -- reads ---------------------------------------------------------------
+    def chunk_ids(self, source_id: str) -> list[str]:
+        return list(self._get(where={"source_id": source_id}, include=[])["ids"])
+
     def count(self) -> int:
-        return int(self.collection.count())
+        return 0 if self.collection is None else int(self.collection.count())
 
     def query(self, embedding: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with their cosine similarity, best first."""
@@ -188,17 +208,29 @@ class Store:
         """Stored vectors of the given chunk ids."""
         if not ids:
             return {}
-        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        got = self._get(ids=list(ids), include=["embeddings"])
         return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
 
     def iter_chunks(self, page: int = 5000) -> Iterator[Chunk]:
         """Every stored chunk, paged so memory stays flat."""
         offset = 0
         while True:
-            batch = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            batch = self._get(include=["documents", "metadatas"], limit=page, offset=offset)
             ids = batch["ids"]
             if not ids:
                 return
             for cid, text, meta in zip(ids, batch["documents"], batch["metadatas"], strict=True):
                 yield Chunk.from_stored(cid, text or "", dict(meta or {}))
             offset += len(ids)
+
+    def nearest_sources(self, vectors: np.ndarray) -> list[tuple[str, float] | None]:
+        """For each vector, the source of its nearest chunk and their cosine similarity (None: no chunk)."""
+        if len(vectors) == 0 or self.count() == 0:
+            return [None] * len(vectors)
+        found = self.collection.query(
+            query_embeddings=np.asarray(vectors).tolist(), n_results=1, include=["metadatas", "distances"]
+        )
+        out: list[tuple[str, float] | None] = []
+        for metas, dists in zip(found["metadatas"], found["distances"], strict=True):
+            out.append((str(metas[0]["source_id"]), 1.0 - float(dists[0])) if metas and dists else None)
+        return out

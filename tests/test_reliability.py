@@ -206,7 +206,7 @@ def test_sigkill_mid_ingest_leaves_a_consistent_store(config_path: Path, tmp_pat
     assert report["mismatched"] == [] and report["orphaned_sources"] == []
     from index_store.store import Store
 
-    store = Store(settings)
+    store = Store.from_settings(settings)
     ready = store.registry.ready_ids()
     assert len(ready) >= kill_after_ready
     for sid in ready:

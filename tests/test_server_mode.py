@@ -17,7 +17,8 @@ from conftest import ARTICLE
 from citebot.engine import Engine
 from common.settings import PROJECT_ROOT, load
 from index_store.chroma_registry import ChromaRegistry
-from index_store.registry import PENDING, Registry, SourceRecord, now_iso
+from index_store.registry import PENDING, SourceRecord, now_iso
+from index_store.sqlite_registry import SqliteRegistry
 
 CHROMA = Path(sys.executable).parent / "chroma"
 
@@ -98,7 +99,7 @@ def test_ask_command_against_the_server(chroma_server, tmp_path):
 @pytest.fixture(params=["sqlite", "chroma"])
 def registry(request, tmp_path, chroma_server):
     if request.param == "sqlite":
-        reg = Registry(tmp_path / "registry.sqlite3")
+        reg = SqliteRegistry(tmp_path / "registry.sqlite3")
     else:
         import chromadb
         from chromadb.config import Settings as ChromaSettings

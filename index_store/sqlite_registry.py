@@ -1,0 +1,168 @@
+"""The source registry in SQLite (embedded mode): one row a source, beside the Chroma index.
+
+It holds each source's metadata and its full text, so the index can always be
+rebuilt (``reindex``) after a model or chunking change.  A source is
+``pending`` while its chunks are being written and ``ready`` once they all
+are; readers only see ready sources, so a crash never shows half a source.
+A ``generation`` counter changes with every committed change, so readers can
+tell cheaply whether their caches are stale.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from index_store.registry import PENDING, SourceRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_hash ON sources (content_hash);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_COLUMNS = "id, title, origin, content_hash, added_by, added_at, chunk_count, status"
+
+
+class SqliteRegistry:
+    """The registry in a SQLite file beside the embedded Chroma store (thread-safe)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        if read_only:
+            # Nothing is created or written: a missing file reads as an empty registry.
+            target = f"file:{path}?mode=ro" if path.is_file() else "file::memory:"
+            self._db = sqlite3.connect(target, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+            if not path.is_file():
+                self._db.executescript(_SCHEMA)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives any process crash; only a power cut can drop the last
+        # commits, which leaves those sources pending or absent, never half there.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._bump(self._db)
+            self._db.execute("COMMIT")
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- reads ---------------------------------------------------------------
+    def generation(self) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return str(row[0]) if row else "0"
+
+    def get(self, source_id: str) -> SourceRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return SourceRecord(*row) if row else None
+
+    def by_hash(self, content_hash: str) -> list[SourceRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM sources WHERE content_hash = ? ORDER BY id", (content_hash,)
+            ).fetchall()
+        return [SourceRecord(*r) for r in rows]
+
+    def all(self, status: str | None = None) -> list[SourceRecord]:
+        query = f"SELECT {_COLUMNS} FROM sources"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            args = (status,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY added_at, id", args).fetchall()
+        return [SourceRecord(*r) for r in rows]
+
+    def ready_ids(self) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM sources WHERE status = 'ready'").fetchall()
+        return {r[0] for r in rows}
+
+    def text(self, source_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return row[0] if row else None
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM sources").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writes --------------------------------------------------------------
+    def begin(self, record: SourceRecord, text: str) -> None:
+        """Insert or replace a source as pending (its chunks are about to be written)."""
+        self.begin_many([(record, text)])
+
+    def begin_many(self, items: list[tuple[SourceRecord, str]]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT OR REPLACE INTO sources ({_COLUMNS}, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.id, r.title, r.origin, r.content_hash, r.added_by, r.added_at, 0, PENDING, text)
+                    for r, text in items
+                ],
+            )
+
+    def mark_pending(self, source_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE sources SET status = 'pending' WHERE id = ?", (source_id,))
+
+    def commit(self, source_id: str, chunk_count: int) -> None:
+        """Mark a source ready: all its chunks are in the index."""
+        self.commit_many([(source_id, chunk_count)])
+
+    def commit_many(self, items: list[tuple[str, int]]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", [(n, sid) for sid, n in items]
+            )
+
+    def delete(self, source_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
