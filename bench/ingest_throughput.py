@@ -27,12 +27,14 @@ def main() -> None:
     header("ingest throughput")
 
     from index_store.embedding import Embedder
+    from ingest.ids import discover
     from ingest.loaders import load_file
-    from ingest.pipeline import Ingestor, Pending, discover
+    from ingest.pipeline import Ingestor
+    from ingest.writer import Pending
 
     with tempfile.TemporaryDirectory(prefix="citebot-bench-") as tmp:
         settings = store_settings(Path(tmp))
-        embedder = Embedder(batch_size=settings.embedding.batch_size)
+        embedder = Embedder.from_settings(settings.embedding)
         embedder.load()
         ingestor = Ingestor(settings, embedder=embedder)
         files = discover(args.corpus)

@@ -1,0 +1,57 @@
+"""Backups: every source with its provenance as JSON lines, and adding them back.
+
+A curated set survives a rebuild, a model change or a move to server mode:
+``python -m ingest export FILE`` / ``python -m ingest import FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from common.errors import SourceError
+from index_store.registry import READY
+from ingest.chunking import content_hash
+from ingest.ids import validate_id
+from ingest.loaders import LoadedSource
+from ingest.writer import Outcome, Pending, Progress, Writer
+
+EXPORT_VERSION = 1
+
+
+def export(writer: Writer, path: Path) -> int:
+    """Write every source (metadata and text) to a JSON-lines backup; returns the count."""
+    records = writer.store.registry.all(status=READY)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(json.dumps({"citebot_export": EXPORT_VERSION, "sources": len(records)}) + "\n")
+        for r in records:
+            row = r.to_json() | {"text": writer.store.registry.text(r.id) or ""}
+            for key in ("status", "chunk_count"):
+                row.pop(key)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return len(records)
+
+
+def import_backup(writer: Writer, path: Path, progress: Progress | None = None) -> list[Outcome]:
+    """Add every source of a backup made by ``export``, keeping ids and provenance."""
+    pending = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        head = json.loads(lines[0]) if lines else {}
+        if head.get("citebot_export") != EXPORT_VERSION:
+            raise SourceError(f"{path}: not a citebot export (version {EXPORT_VERSION})")
+        for number, line in enumerate(lines[1:], start=2):
+            row = json.loads(line)
+            if content_hash(row["text"]) != row["content_hash"]:
+                raise SourceError(f"{path}:{number}: text does not match its content hash")
+            loaded = LoadedSource(title=row["title"], text=row["text"], kind="text")
+            pending.append(
+                Pending(validate_id(row["id"]), loaded, row["origin"], row["added_by"], added_at=row["added_at"])
+            )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise SourceError(f"{path}: cannot read backup ({exc.__class__.__name__}: {exc})") from None
+    return writer.write(pending, progress=progress)

@@ -1,0 +1,81 @@
+"""Keeping registry and index in step: recover, reindex, verify and repair.
+
+Every rewrite here goes through ``Writer.write_jobs`` (``ingest/writer.py``)
+with the text the registry already holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+from index_store.registry import PENDING, READY
+from ingest.writer import Job, Outcome, Progress, Writer, groups
+
+log = logging.getLogger(__name__)
+
+
+def reindex(writer: Writer, progress: Progress | None = None) -> list[Outcome]:
+    """Re-chunk and re-embed every source from its stored text into the current collection."""
+    store = writer.store
+    records = store.registry.all()
+
+    def prepared() -> Iterator[Sequence[Job]]:
+        for group in groups(records, writer.settings.ingest.batch_sources):
+            yield [Job(record, writer.chunks(record, store.registry.text(record.id) or "")) for record in group]
+
+    outcomes = [Outcome(r.id, "reindexed", n, r.title) for r, n in writer.write_jobs(prepared(), progress)]
+    store.mark_collection_current()
+    return outcomes
+
+
+def recover(writer: Writer) -> list[Outcome]:
+    """Finish sources a crashed job left pending, from their stored text."""
+    store = writer.store
+    stuck = store.registry.all(status=PENDING)
+    if not stuck:
+        return []
+    log.warning("finishing %d source(s) left pending by an interrupted job", len(stuck))
+    jobs = [Job(record, writer.chunks(record, store.registry.text(record.id) or "")) for record in stuck]
+    return [Outcome(r.id, "added", n, r.title, "recovered") for r, n in writer.write_jobs([jobs], None)]
+
+
+def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
+    """Check that registry and Chroma agree; with ``repair``, make them agree.
+
+    Pending sources are finished from their stored text, chunks of unknown
+    sources are deleted, and a ready source whose chunks are missing or
+    stale is indexed again.
+    """
+    store = writer.store
+    records = {r.id: r for r in store.registry.all()}
+    counts: Counter[str] = Counter()
+    stale: set[str] = set()
+    for chunk in store.iter_chunks():
+        counts[chunk.source_id] += 1
+        record = records.get(chunk.source_id)
+        if record is not None and not chunk.id.startswith(f"{record.id}#{record.content_hash[:12]}#"):
+            stale.add(record.id)
+    pending = sorted(r.id for r in records.values() if r.status == PENDING)
+    orphans = sorted(set(counts) - set(records))
+    broken = sorted(
+        sid for sid, r in records.items() if r.status == READY and (counts[sid] != r.chunk_count or sid in stale)
+    )
+    report: dict[str, object] = {
+        "sources": len(records),
+        "chunks": sum(counts.values()),
+        "pending": pending,
+        "orphaned_sources": orphans,
+        "mismatched": broken,
+        "consistent": not (pending or orphans or broken),
+        "repaired": False,
+    }
+    if repair and not report["consistent"]:
+        for sid in orphans:
+            store.delete_source_chunks(sid)
+        for sid in broken:
+            store.registry.mark_pending(sid)
+        recover(writer)
+        report["repaired"] = True
+    return report
