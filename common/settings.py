@@ -141,6 +141,11 @@ class IngestSettings(_Section):
         [Path("sources/ken-loach-expelled.txt")],
         description="Sources ingested by the main job when the store is empty.",
     )
+    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
+    fetch_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts or IP networks that URL sources may reach even if private or loopback.",
+    )
 
 
 class BotSettings(_Section):
@@ -163,11 +168,6 @@ class BotSettings(_Section):
     )
     gateway_url: str = Field("", description="Discord gateway URL; empty means Discord's own.")
     max_attachment_bytes: int = Field(5_000_000, ge=1, description="Largest attachment /source add accepts.")
-    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
-    fetch_allow_hosts: list[str] = Field(
-        default_factory=list,
-        description="Hosts or IP networks that URL sources may reach even if private or loopback.",
-    )
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,4 @@
-"""``python -m ingest``: add, list, remove and reindex sources."""
+"""``python -m ingest``: add (files, directories, URLs), refresh, list, remove, reindex, verify, export, import."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from common.errors import ConfigError, SourceError, StoreBusyError
+from common.errors import UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
 from index_store.lock import writer_lock
-from ingest.pipeline import Ingestor, Outcome, discover
+from index_store.store import Store
+from ingest.ids import discover
+from ingest.pipeline import Ingestor, Outcome
+from ingest.sources import Sources, is_url
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    add = sub.add_parser("add", parents=[common], help="add a file or every supported file under a directory")
-    add.add_argument("path", type=Path)
-    add.add_argument("--id", dest="source_id", help="source id (one file only; default: from the file name)")
+    add = sub.add_parser(
+        "add", parents=[common], help="add a file, every supported file under a directory, or an http(s) URL"
+    )
+    add.add_argument("path", help="a file, a directory or an http(s) URL")
+    add.add_argument("--id", dest="source_id", help="source id (one source only; default: from the file name or URL)")
     add.add_argument("--id-prefix", default="", help="prefix for the ids of the files added")
     add.add_argument("--added-by", help="who added it (default: config ingest.added_by)")
 
+    refresh = sub.add_parser("refresh", parents=[common], help="fetch a URL source again; replace it if it changed")
+    refresh.add_argument("source")
+    refresh.add_argument("--added-by", help="who refreshed it (default: config ingest.added_by)")
     sub.add_parser("list", parents=[common], help="list sources")
     rm = sub.add_parser("remove", parents=[common], help="remove a source and its chunks")
     rm.add_argument("source")
@@ -51,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load(args.config)
         return _run(args, settings)
-    except (ConfigError, SourceError, StoreBusyError) as exc:
+    except UserError as exc:
         _fail(str(exc), args.json)
         return 2
     except KeyboardInterrupt:
@@ -61,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     read_only = args.command in ("list", "export") or (args.command == "verify" and args.check_only)
-    lock = None if read_only else writer_lock(settings, f"python -m ingest {args.command}")
+    purpose = f"python -m ingest {args.command}"
+    lock = None if read_only else writer_lock(settings.store, settings.store_path, purpose)
     if lock is not None:
         lock.acquire()
-    ingestor = Ingestor(settings)
+    # Read-only commands open the store read-only: they create and write nothing.
+    ingestor = Ingestor(settings, store=Store.from_settings(settings, read_only=read_only))
     try:
         if args.command == "list":
             return _list(ingestor, args.json)
@@ -86,22 +97,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 return _print(outcomes, args.json)
         if args.command == "import":
             return _print(_with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p)), args.json)
-        total = len(discover(args.path))
-        outcomes = _with_progress(
-            total,
-            lambda progress: ingestor.add_path(
-                args.path,
-                source_id=args.source_id,
-                id_prefix=args.id_prefix,
-                added_by=args.added_by,
-                progress=progress,
-            ),
-        )
-        return _print(outcomes, args.json)
+        return _add(args, Sources(ingestor), args.added_by or settings.ingest.added_by)
     finally:
         ingestor.store.close()
         if lock is not None:
             lock.release()
+
+
+def _add(args: argparse.Namespace, sources: Sources, who: str) -> int:
+    """add PATH|DIR|URL and refresh SOURCE, through the same Sources the Discord cog uses."""
+    if args.command == "refresh":
+        # As for files, the terminal adds without the near-duplicate check the Discord cog offers.
+        return _print([sources.add(sources.for_refresh(args.source), added_by=who, force=True)], args.json)
+    if is_url(args.path):
+        incoming = sources.from_url(args.path, source_id=args.source_id)
+        if args.source_id is None and args.id_prefix:
+            incoming = replace(incoming, source_id=args.id_prefix + incoming.source_id)
+        return _print([sources.add(incoming, added_by=who, force=True)], args.json)
+    path = Path(args.path)
+    outcomes = _with_progress(
+        len(discover(path)),
+        lambda progress: sources.add_path(
+            path, source_id=args.source_id, id_prefix=args.id_prefix, added_by=who, progress=progress
+        ),
+    )
+    return _print(outcomes, args.json)
 
 
 def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], list[Outcome]]) -> list[Outcome]:

@@ -18,15 +18,10 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from common.errors import SourceError
+from ingest.loaders import CONTENT_TYPES
 
 MAX_REDIRECTS = 5
-ACCEPTED_TYPES = {
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "text/plain": "text",
-    "text/markdown": "markdown",
-    "application/pdf": "pdf",
-}
+ACCEPTED_TYPES = CONTENT_TYPES  # the kinds table in ingest/loaders.py
 Resolver = Callable[[str, int], Sequence[str]]
 
 
@@ -34,7 +29,7 @@ Resolver = Callable[[str, int], Sequence[str]]
 class Fetched:
     url: str  # the final URL, after redirects
     data: bytes
-    kind: str  # a loaders kind: html, text, markdown or pdf
+    kind: str  # a kind of ingest/loaders.py KINDS
 
 
 def system_resolver(host: str, port: int) -> list[str]:

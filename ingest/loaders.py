@@ -1,16 +1,20 @@
-"""Read a source file into plain text and a title, or refuse it with a clear reason."""
+"""Read a source into plain text and a title, or refuse it with a clear reason.
+
+The kinds of source are one table, ``KINDS`` at the end of this file: each
+kind's file suffixes, HTTP content types and parser.  Files, uploads and URLs
+all look a kind up there, so a new kind is one entry plus its parser.
+"""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import SourceError
 from common.text import normalize_source_text
-
-SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,28 @@ class LoadedSource:
     kind: str
 
 
-def load_file(path: Path, max_bytes: int) -> LoadedSource:
-    kind = SUPPORTED.get(path.suffix.lower())
+@dataclass(frozen=True)
+class Kind:
+    """A kind of source: how it is recognised and how its bytes become text."""
+
+    name: str
+    suffixes: tuple[str, ...]  # of a file or an upload
+    content_types: tuple[str, ...]  # of a URL's response
+    parse: Callable[[bytes, str], tuple[str, str | None]]  # (data, name) -> (text, title or None)
+
+
+def kind_of(name: str) -> str:
+    """The kind of a file or upload, by its suffix; a SourceError for an unsupported one."""
+    suffix = Path(name).suffix.lower()
+    kind = SUPPORTED.get(suffix)
     if kind is None:
         supported = ", ".join(sorted(SUPPORTED))
-        raise SourceError(f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
+        raise SourceError(f"{Path(name).name}: unsupported file type {suffix or '(none)'!r}; supported: {supported}")
+    return kind
+
+
+def load_file(path: Path, max_bytes: int) -> LoadedSource:
+    kind = kind_of(path.name)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -40,15 +61,19 @@ def load_file(path: Path, max_bytes: int) -> LoadedSource:
 def load_bytes(data: bytes, name: str, kind: str, max_bytes: int) -> LoadedSource:
     if len(data) > max_bytes:
         raise SourceError(f"{name}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes")
-    if kind == "pdf":
-        text, title = _pdf_text(data, name)
-    else:
-        raw = _decode(data, name)
-        text, title = _html_text(raw) if kind == "html" else (raw, _text_title(raw, kind))
+    text, title = _BY_NAME[kind].parse(data, name)
     text = normalize_source_text(text)
     if not text.strip():
         raise SourceError(f"{name}: no text to index (the file is empty)")
     return LoadedSource(title=title or title_from_name(name), text=text, kind=kind)
+
+
+def load_pasted(title: str, text: str) -> LoadedSource:
+    """Text pasted by a person, in the stored form."""
+    text = normalize_source_text(text)
+    if not text.strip():
+        raise SourceError("no text to index (the pasted text is empty)")
+    return LoadedSource(title=title.strip() or "Pasted text", text=text, kind="text")
 
 
 def title_from_name(name: str) -> str:
@@ -129,3 +154,29 @@ def _pdf_text(data: bytes, name: str) -> tuple[str, str | None]:
             if flat:
                 blocks.append(flat)
     return "\n\n".join(blocks), (str(title).strip() or None) if title else None
+
+
+def _plain(data: bytes, name: str) -> tuple[str, str | None]:
+    raw = _decode(data, name)
+    return raw, _text_title(raw, "text")
+
+
+def _markdown(data: bytes, name: str) -> tuple[str, str | None]:
+    raw = _decode(data, name)
+    return raw, _text_title(raw, "markdown")
+
+
+def _html(data: bytes, name: str) -> tuple[str, str | None]:
+    return _html_text(_decode(data, name))
+
+
+# -- the kinds of source: one entry a kind ---------------------------------------
+KINDS: tuple[Kind, ...] = (
+    Kind("text", (".txt",), ("text/plain",), _plain),
+    Kind("markdown", (".md", ".markdown"), ("text/markdown",), _markdown),
+    Kind("html", (".html", ".htm"), ("text/html", "application/xhtml+xml"), _html),
+    Kind("pdf", (".pdf",), ("application/pdf",), _pdf_text),
+)
+_BY_NAME = {kind.name: kind for kind in KINDS}
+SUPPORTED = {suffix: kind.name for kind in KINDS for suffix in kind.suffixes}  # file suffix -> kind
+CONTENT_TYPES = {ctype: kind.name for kind in KINDS for ctype in kind.content_types}  # MIME type -> kind

@@ -188,3 +188,22 @@ def test_collection_is_readable_through_llama_index(ingestor, embedder):
     assert top.metadata["source_id"] == "ken-loach-expelled" and "refus" in top.get_content()
     vectors.delete("ken-loach-expelled")  # by ref_doc_id, as llama-index deletes a document
     assert ingestor.store.count() == 0
+
+
+def test_read_only_store_creates_and_writes_nothing(ingestor, settings, tmp_path):
+    elsewhere = settings.model_copy(update={"base_dir": tmp_path / "elsewhere"})
+    empty = Store.from_settings(elsewhere, read_only=True)
+    assert empty.count() == 0 and empty.registry.all() == [] and list(empty.iter_chunks()) == []
+    assert not (tmp_path / "elsewhere").exists()
+
+    ingestor.add_path(ARTICLE)
+    generation = ingestor.store.registry.generation()
+    names = sorted(c.name for c in ingestor.store._client.list_collections())
+    other = settings.model_copy(deep=True)
+    other.chunking.chunk_size = 64  # a configuration whose collection does not exist yet
+    view = Store.from_settings(other, read_only=True)
+    assert view.stale and view.count() == 0 and view.chunk_ids("ken-loach-expelled") == []
+    assert [r.id for r in view.registry.all()] == ["ken-loach-expelled"]
+    view.close()
+    assert sorted(c.name for c in ingestor.store._client.list_collections()) == names
+    assert ingestor.store.registry.generation() == generation

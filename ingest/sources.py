@@ -1,0 +1,140 @@
+"""Every way a source comes in: a file or directory, an upload, a URL, pasted text; and refresh.
+
+Front ends gather input and show outcomes; everything in between is here,
+the same for all of them: the kind of a source (``KINDS`` in
+``ingest/loaders.py``), its size limits, its id, safe fetching
+(``ingest/fetch.py``), normalising, and writing (``ingest/writer.py``).
+
+A source on its way in is an ``Incoming``: its id, its origin, and how to read
+it.  Reading may be slow (a fetch, a PDF), so front ends with an event loop
+read it in a worker thread, then ``write`` it; ``add`` does both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import SourceError
+from index_store.registry import SourceRecord
+from ingest.fetch import fetch
+from ingest.ids import slugify, url_name
+from ingest.loaders import LoadedSource, kind_of, load_bytes, load_pasted
+from ingest.pipeline import Ingestor
+from ingest.writer import Outcome, Progress
+
+URL_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A source on its way in: its id, where it comes from, and how to read it."""
+
+    source_id: str
+    origin: str
+    read: Callable[[], LoadedSource]
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(URL_SCHEMES)
+
+
+class Sources:
+    """Adds sources of every kind to one store (through one ``Ingestor``)."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+        self._lock = threading.Lock()
+        self._records: tuple[str, list[SourceRecord]] | None = None
+
+    # -- files and directories (the terminal) -----------------------------------
+    def add_path(
+        self,
+        path: Path,
+        *,
+        source_id: str | None = None,
+        id_prefix: str = "",
+        added_by: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[Outcome]:
+        """A file, or every supported file under a directory; all checked before anything is written."""
+        return self.ingestor.add_path(
+            path, source_id=source_id, id_prefix=id_prefix, added_by=added_by, progress=progress
+        )
+
+    # -- one source at a time ----------------------------------------------------
+    def check_upload(self, name: str, size: int, limit: int) -> str:
+        """Refuse an upload by its name and declared size, before it is downloaded; its safe name."""
+        name = Path(name).name  # never trust a path in an upload's name
+        kind_of(name)
+        if size > limit:
+            raise SourceError(f"{name}: {size:,} bytes is over the limit of {limit:,} bytes")
+        return name
+
+    def from_upload(self, name: str, data: bytes, *, limit: int, origin: str, source_id: str | None = None) -> Incoming:
+        name = self.check_upload(name, len(data), limit)
+        kind = kind_of(name)
+        return Incoming(source_id or slugify(Path(name).stem), origin, lambda: load_bytes(data, name, kind, limit))
+
+    def from_url(self, url: str, *, source_id: str | None = None) -> Incoming:
+        """A URL source; reading it fetches it (timeout, size cap, content type, no internal addresses)."""
+        url = url.strip()
+        if not is_url(url):
+            raise SourceError(f"not an http(s) URL: {url[:200]}")
+        return Incoming(source_id or slugify(url_name(url)), url, lambda: self._fetch(url))
+
+    def from_text(self, title: str, text: str, *, origin: str, source_id: str | None = None) -> Incoming:
+        return Incoming(source_id or slugify(title)[:60], origin, lambda: load_pasted(title, text))
+
+    def for_refresh(self, source_id: str) -> Incoming:
+        """A URL source fetched again from its origin, to replace it if it changed."""
+        record = self.ingestor.store.registry.get(source_id)
+        if record is None:
+            raise SourceError(f"no source with id {source_id!r}")
+        if not is_url(record.origin):
+            raise SourceError(f"{source_id!r} was not added from a URL, so there is nothing to fetch again")
+        return self.from_url(record.origin, source_id=source_id)
+
+    def add(
+        self,
+        incoming: Incoming,
+        *,
+        added_by: str,
+        force: bool = False,
+        stage: Callable[[str], None] | None = None,
+    ) -> Outcome:
+        """Read and write one source; a near-duplicate of another is reported, not added, unless ``force``."""
+        return self.write(incoming, incoming.read(), added_by=added_by, force=force, stage=stage)
+
+    def write(
+        self,
+        incoming: Incoming,
+        loaded: LoadedSource,
+        *,
+        added_by: str,
+        force: bool = False,
+        stage: Callable[[str], None] | None = None,
+    ) -> Outcome:
+        return self.ingestor.add_document(
+            loaded, source_id=incoming.source_id, origin=incoming.origin, added_by=added_by, force=force, stage=stage
+        )
+
+    # -- reading -----------------------------------------------------------------
+    def records(self) -> list[SourceRecord]:
+        """Every source; the registry is read again only when its generation changed."""
+        registry = self.ingestor.store.registry
+        generation = registry.generation()
+        with self._lock:
+            if self._records is not None and self._records[0] == generation:
+                return self._records[1]
+        records = registry.all()
+        with self._lock:
+            self._records = (generation, records)
+        return records
+
+    def _fetch(self, url: str) -> LoadedSource:
+        limits = self.ingestor.settings.ingest
+        got = fetch(url, max_bytes=limits.max_bytes, timeout=limits.fetch_timeout, allow=limits.fetch_allow_hosts)
+        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes)
