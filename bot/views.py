@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.errors import user_message
 from bot.formatting import passages_text, trim
+from bot.replies import NO_MENTIONS, send_private
 from citebot.models import Answer
 
 if TYPE_CHECKING:
-    from bot.discord_app import CitebotBot
+    from bot.client import CitebotBot
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class AnswerView(discord.ui.View):
@@ -107,7 +108,4 @@ class PasteSourceModal(discord.ui.Modal, title="Add a source"):
         await self._on_submit(interaction, str(self.source_title.value), str(self.text.value))
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        from bot.discord_app import send_private
-
-        log.error("pasted source failed", exc_info=error)
-        await send_private(interaction, "Adding the pasted text failed on my side; the log has the details.")
+        await send_private(interaction, user_message(error, doing="adding pasted text"))

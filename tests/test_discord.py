@@ -7,7 +7,8 @@ import discord
 import pytest
 from conftest import ARTICLE
 
-from bot.discord_app import CitebotBot, build_bot
+from bot.client import CitebotBot
+from bot.discord_app import build_bot
 
 
 @pytest.fixture
@@ -299,7 +300,7 @@ async def test_url_source_is_added_refreshed_and_internal_urls_refused(world, si
         await env.settle()
         assert "non-public address" in answer_message(refused).content and routes.hits == []
 
-        bot_settings.bot.fetch_allow_hosts = ["127.0.0.1"]
+        bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
         added = await mod.slash(channel, "source add", url=f"{base}/ferry.html", source_id="ferry")
         await env.settle()
         assert "Added **Ferry** as `ferry`" in answer_message(added).content

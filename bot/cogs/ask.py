@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import NO_MENTIONS, send_private
+from bot.client import CitebotBot
 from bot.drafts import DraftEditor
+from bot.errors import user_message
 from bot.formatting import answer_embed, trim
+from bot.replies import NO_MENTIONS, send_private
 from bot.views import AnswerView
-from citebot.engine import QuestionError
+from citebot.engine import Conversation
 from citebot.models import Answer
-
-if TYPE_CHECKING:
-    from bot.discord_app import CitebotBot
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +28,7 @@ def strip_mentions(content: str, bot_id: int) -> str:
 class AskCog(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
-        self.threads: dict[int, list[str]] = {}  # thread id -> the questions asked in it
+        self.threads: dict[int, Conversation] = {}  # thread id -> the conversation held in it
         self.menu = app_commands.ContextMenu(name="Ask about this message", callback=self.ask_about_message)
         bot.tree.add_command(self.menu)
 
@@ -86,11 +84,8 @@ class AskCog(commands.Cog):
             return
         try:
             await self._answer_message(message, question)
-        except QuestionError as exc:
-            await message.reply(str(exc), allowed_mentions=NO_MENTIONS)
-        except Exception:
-            log.exception("answering a message failed")
-            await message.reply("Something went wrong on my side; please try again.", allowed_mentions=NO_MENTIONS)
+        except Exception as exc:
+            await message.reply(user_message(exc, doing="answering a message"), allowed_mentions=NO_MENTIONS)
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
         self.bot.engine.check_question(question)
@@ -102,7 +97,7 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
-        history = self.threads.setdefault(thread.id, [])
+        conversation = self.threads.setdefault(thread.id, self.bot.engine.conversation())
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
@@ -113,8 +108,7 @@ class AskCog(commands.Cog):
                 await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with thread.typing(), DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, history, on_text=drafts.push if self.bot.streams else None)
-        history.append(question)
+            answer = await self.bot.answer(question, conversation, on_text=drafts.push if self.bot.streams else None)
         view = AnswerView(self.bot, answer, message.author.id)
         if draft_message is not None:
             await draft_message.edit(content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
@@ -134,3 +128,7 @@ class AskCog(commands.Cog):
                 self.bot.config.moderators_channel,
                 f"**Unanswered** (from {user.name}): {trim(answer.question, 500)}",
             )
+
+
+async def setup(bot: CitebotBot) -> None:
+    await bot.add_cog(AskCog(bot))

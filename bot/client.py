@@ -1,0 +1,151 @@
+"""The Discord bot: a thin discord.py layer over the answering engine and ingest.
+
+As in discord.py's ``examples/advanced_startup.py``: its dependencies are
+built outside (``bot/discord_app.py``) and passed in; each cog is an
+extension (``bot/cogs/*.py`` with ``async def setup(bot)``) loaded by name in
+``setup_hook``, so this module imports no cog.  All engine, Chroma and file
+work runs in worker threads, so the gateway heartbeat never waits on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cooldown import Cooldowns
+from bot.errors import user_message
+from bot.formatting import split_text
+from bot.replies import NO_MENTIONS, send_private
+from citebot.engine import Conversation, Engine
+from citebot.feedback import FeedbackStore
+from citebot.models import Answer
+from common.settings import BotSettings, Settings
+from ingest.pipeline import Ingestor
+from ingest.sources import Sources
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources")
+
+
+class CitebotBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        sources: Sources,
+        feedback: FeedbackStore,
+        extensions: Sequence[str] = EXTENSIONS,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+        )
+        self.settings = settings
+        self.config: BotSettings = settings.bot
+        self.engine = engine
+        self.sources = sources
+        self.feedback = feedback
+        self.initial_extensions = tuple(extensions)
+        self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
+        self.ingest_lock = asyncio.Lock()
+        self.jobs: set[asyncio.Task[Any]] = set()
+        self._warm: asyncio.Task[None] | None = None
+
+    @property
+    def ingestor(self) -> Ingestor:
+        return self.sources.ingestor
+
+    # -- start-up --------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        # The model loads in the background: the bot is online in seconds and a
+        # question that arrives earlier waits for it.
+        self._warm = asyncio.create_task(asyncio.to_thread(self.engine.warm), name="engine-warm-up")
+        for extension in self.initial_extensions:
+            await self.load_extension(extension)
+        self.tree.error(self.on_app_command_error)
+        if self.config.sync_guild:
+            guild = discord.Object(id=self.config.sync_guild)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        log.info("slash commands synced")
+
+    async def engine_ready(self) -> None:
+        if self._warm is not None:
+            await asyncio.shield(self._warm)
+
+    async def on_message(self, message: discord.Message) -> None:
+        return  # no prefix commands: questions arrive as /ask, mentions and thread replies
+
+    # -- work off the event loop ----------------------------------------------
+    @property
+    def streams(self) -> bool:
+        return self.engine.llm is not None and self.settings.llm.stream
+
+    async def answer(
+        self, question: str, conversation: Conversation | None = None, on_text: Callable[[str], None] | None = None
+    ) -> Answer:
+        """Answer in a worker thread; a ``conversation`` (the engine's) resolves follow-ups and keeps the question."""
+        await self.engine_ready()
+        history = list(conversation.history) if conversation is not None else []
+        answer = await asyncio.to_thread(self.engine.ask, question, history, on_text)
+        if conversation is not None:
+            conversation.history.append(answer.question)
+        return answer
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a background job, keeping a reference so it is neither lost nor collected."""
+        task = asyncio.create_task(coro, name=name)
+        self.jobs.add(task)
+        task.add_done_callback(self._job_done)
+        return task
+
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
+        self.jobs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            user_message(task.exception(), doing=f"background job {task.get_name()!r}")  # type: ignore[arg-type]
+
+    # -- permissions and channels ---------------------------------------------
+    def channel_allowed(self, channel: Any) -> bool:
+        allowed = self.config.allowed_channels
+        if not allowed:
+            return True
+        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+        return bool(ids & set(allowed))
+
+    def is_moderator(self, member: discord.abc.User) -> bool:
+        if not isinstance(member, discord.Member):
+            return False
+        if member.guild_permissions.manage_guild:
+            return True
+        wanted = self.config.moderator_role.strip()
+        return bool(wanted) and any(wanted in (role.name, str(role.id)) for role in member.roles)
+
+    async def notify(self, channel_id: int | None, text: str) -> None:
+        """Post to a configured channel (moderators' or announcements), if there is one."""
+        if not channel_id:
+            return
+        channel = self.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("configured channel %s is not a text channel the bot can see", channel_id)
+            return
+        for piece in split_text(text):
+            await channel.send(piece, allowed_mentions=NO_MENTIONS)
+
+    # -- the tree's error handler ------------------------------------------------
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        name = interaction.command.qualified_name if interaction.command else "?"
+        await send_private(interaction, user_message(error, doing=f"command {name}"))
