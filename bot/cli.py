@@ -14,8 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from common.errors import UsageError, UserError
 from common.logs import setup_logging
-from common.settings import ConfigError, Settings, load
+from common.settings import Settings, load
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     from citebot.engine import QuestionError, StaleIndexError
-    from index_store.lock import StoreBusyError
-    from ingest.loaders import SourceError
 
     try:
         settings = load(args.config)
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chat":
             return _chat(settings)
         return _main_job(settings, discord_only=args.command == "run")
-    except (ConfigError, QuestionError, StaleIndexError, SourceError, StoreBusyError) as exc:
+    except (UserError, QuestionError, StaleIndexError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -68,7 +67,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render import render_answer
 
     if args.batch is None and not args.questions:
-        raise ConfigError("ask needs a question (or --batch FILE)")
+        raise UsageError("ask needs a question (or --batch FILE)")
     engine = _engine(settings)
     if args.batch is not None:
         for question in _batch_questions(args.batch):
@@ -89,12 +88,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _batch_questions(path: Path) -> list[str]:
-    from ingest.loaders import SourceError
-
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read batch file {path}: {exc}") from None
+        raise UsageError(f"cannot read batch file {path}: {exc}") from None
     questions = []
     for number, line in enumerate(lines, start=1):
         line = line.strip()
@@ -104,7 +101,7 @@ def _batch_questions(path: Path) -> list[str]:
             try:
                 questions.append(str(json.loads(line)["q"]))
             except (ValueError, KeyError, TypeError):
-                raise SourceError(f"{path}:{number}: a JSON line needs a 'q' field") from None
+                raise UsageError(f"{path}:{number}: a JSON line needs a 'q' field") from None
         else:
             questions.append(line)
     return questions
@@ -139,7 +136,9 @@ def _main_job(settings: Settings, discord_only: bool = False) -> int:
     if discord_only and not os.environ.get("DISCORD_TOKEN", "").strip():
         print("error: DISCORD_TOKEN is not set (the bot's token comes only from the environment)", file=sys.stderr)
         return 2
-    lock = writer_lock(settings, "the citebot main job" if not discord_only else "the Discord bot")
+    lock = writer_lock(
+        settings.store, settings.store_path, "the citebot main job" if not discord_only else "the Discord bot"
+    )
     if lock is not None:
         lock.acquire()  # held for the life of this process: it writes (recovery, /source add)
     ingestor = Ingestor(settings)

@@ -65,6 +65,34 @@ def test_batch_answers_each_line_as_its_own_conversation(config_path: Path, tmp_
     assert rows[0]["answered"] and not rows[1]["answered"] and rows[1]["citations"] == []
 
 
+def test_malformed_batch_file_is_a_one_line_usage_error(config_path: Path, tmp_path: Path):
+    batch = tmp_path / "qs.jsonl"
+    batch.write_text('{"question": "Who is Ken Loach?"}\n', encoding="utf-8")
+    out = run("bot", "ask", "--batch", str(batch), "--config", str(config_path))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == f"error: {batch}:1: a JSON line needs a 'q' field"
+
+
+def test_read_only_commands_leave_a_missing_store_missing(config_path: Path, tmp_path: Path):
+    listed = run("ingest", "list", "--json", "--config", str(config_path))
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    exported = run("ingest", "export", str(tmp_path / "backup.jsonl"), "--config", str(config_path))
+    assert exported.returncode == 0 and "exported 0 sources" in exported.stdout
+    assert not (tmp_path / "store").exists()
+
+
+def test_library_debug_lines_stay_out_of_the_terminal():
+    code = (
+        "import logging; from common.logs import setup_logging; setup_logging(); "
+        "noisy = logging.getLogger('bm25s'); noisy.setLevel(logging.DEBUG); "  # what bm25s does when imported
+        "noisy.debug('Building index from tokens'); logging.getLogger('citebot').warning('kept')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0 and "Building index" not in out.stderr and "kept" in out.stderr
+
+
 def test_unsupported_file_is_one_line_error_and_store_unchanged(config_path: Path, tmp_path: Path):
     assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
     bad = tmp_path / "photo.jpg"
