@@ -7,7 +7,7 @@ the same for all of them: the kind of a source (``KINDS`` in
 
 A source on its way in is an ``Incoming``: its id, its origin, and how to read
 it.  Reading may be slow (a fetch, a PDF), so front ends with an event loop
-read it in a worker thread, then ``write`` it; ``add`` does both.
+read it in a worker thread, then pass it to ``add`` (which otherwise reads it itself).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.errors import SourceError
 from index_store.registry import SourceRecord
@@ -23,7 +24,7 @@ from ingest.fetch import fetch
 from ingest.ids import slugify, url_name
 from ingest.loaders import LoadedSource, kind_of, load_bytes, load_pasted
 from ingest.pipeline import Ingestor
-from ingest.writer import Outcome, Progress
+from ingest.writer import Outcome
 
 URL_SCHEMES = ("http://", "https://")
 
@@ -50,19 +51,10 @@ class Sources:
         self._records: tuple[str, list[SourceRecord]] | None = None
 
     # -- files and directories (the terminal) -----------------------------------
-    def add_path(
-        self,
-        path: Path,
-        *,
-        source_id: str | None = None,
-        id_prefix: str = "",
-        added_by: str | None = None,
-        progress: Progress | None = None,
-    ) -> list[Outcome]:
-        """A file, or every supported file under a directory; all checked before anything is written."""
-        return self.ingestor.add_path(
-            path, source_id=source_id, id_prefix=id_prefix, added_by=added_by, progress=progress
-        )
+    def add_path(self, path: Path, **options: Any) -> list[Outcome]:
+        """A file, or every supported file under a directory, all checked before anything is
+        written (``Writer.add_path``: source_id, id_prefix, added_by, progress)."""
+        return self.ingestor.add_path(path, **options)
 
     # -- one source at a time ----------------------------------------------------
     def check_upload(self, name: str, size: int, limit: int) -> str:
@@ -104,19 +96,11 @@ class Sources:
         added_by: str,
         force: bool = False,
         stage: Callable[[str], None] | None = None,
+        loaded: LoadedSource | None = None,
     ) -> Outcome:
-        """Read and write one source; a near-duplicate of another is reported, not added, unless ``force``."""
-        return self.write(incoming, incoming.read(), added_by=added_by, force=force, stage=stage)
-
-    def write(
-        self,
-        incoming: Incoming,
-        loaded: LoadedSource,
-        *,
-        added_by: str,
-        force: bool = False,
-        stage: Callable[[str], None] | None = None,
-    ) -> Outcome:
+        """Read (unless ``loaded`` already) and write one source; a near-duplicate of another
+        is reported, not added, unless ``force``."""
+        loaded = loaded or incoming.read()
         return self.ingestor.add_document(
             loaded, source_id=incoming.source_id, origin=incoming.origin, added_by=added_by, force=force, stage=stage
         )

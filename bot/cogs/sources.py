@@ -19,6 +19,7 @@ from bot.formatting import DESCRIPTION_LIMIT, trim
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.views import ConfirmView, PasteSourceModal
 from common.errors import UserError
+from ingest.loaders import SUPPORTED
 from ingest.sources import Incoming
 from ingest.writer import Outcome
 
@@ -41,7 +42,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     # -- add -----------------------------------------------------------------------
     @app_commands.command(name="add", description="Add a source: attach a file, give a URL, or paste text")
     @app_commands.describe(
-        file="A .txt, .md, .html or .pdf file",
+        file=f"A {', '.join(sorted(SUPPORTED))} file",
         url="An http(s) link to an article",
         source_id="Id for the source (default: from the file name or URL)",
     )
@@ -107,7 +108,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             loaded = await asyncio.to_thread(incoming.read)
             async with self.bot.ingest_lock:
                 outcome = await asyncio.to_thread(
-                    self.bot.sources.write, incoming, loaded, added_by=who, force=force, stage=stage
+                    self.bot.sources.add, incoming, added_by=who, force=force, stage=stage, loaded=loaded
                 )
         except Exception as exc:
             await edit_reply(
