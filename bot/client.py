@@ -116,7 +116,7 @@ class CitebotBot(commands.Bot):
     def _job_done(self, task: asyncio.Task[Any]) -> None:
         self.jobs.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            user_message(task.exception(), doing=f"background job {task.get_name()!r}")  # type: ignore[arg-type]
+            log.error("background job %r failed", task.get_name(), exc_info=task.exception())
 
     # -- permissions and channels ---------------------------------------------
     def channel_allowed(self, channel: Any) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -16,8 +15,6 @@ from citebot.models import Answer
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
-
-log = logging.getLogger(__name__)
 
 
 class AnswerView(discord.ui.View):

@@ -129,3 +129,17 @@ def test_registry_contract(registry):
     assert registry.get_meta("collection") == "c1" and registry.count() == 1
     registry.delete("a/b")
     assert registry.get("a/b") is None and registry.count() == 0 and registry.text("a/b") is None
+
+
+def test_read_only_look_at_an_empty_server_creates_nothing(chroma_server, tmp_path):
+    import chromadb
+
+    from index_store.store import Store
+
+    client = chromadb.HttpClient(host="127.0.0.1", port=chroma_server)
+    before = sorted(c.name for c in client.list_collections())
+    view = Store.from_settings(load(server_config(tmp_path / "host", chroma_server, "untouched")), read_only=True)
+    assert view.registry.all() == [] and view.registry.generation() == "0" and view.count() == 0
+    listed = cli("ingest", "list", "--json", "--config", str(tmp_path / "host" / "config.toml"))
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert sorted(c.name for c in client.list_collections()) == before

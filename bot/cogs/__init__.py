@@ -1,1 +1,2 @@
-"""Discord command modules: thin layers over the engine and ingest."""
+"""Discord commands, one extension a module (``async def setup(bot)``), loaded by name: ``EXTENSIONS`` in
+``bot/client.py``. Each keeps only Discord input and output over the engine and ingest."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 import discord
@@ -17,8 +16,6 @@ from bot.replies import NO_MENTIONS, send_private
 from bot.views import AnswerView
 from citebot.engine import Conversation
 from citebot.models import Answer
-
-log = logging.getLogger(__name__)
 
 
 def strip_mentions(content: str, bot_id: int) -> str:

@@ -7,7 +7,6 @@ checked, fetched, named and written is ``ingest/sources.py``.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import discord
 from discord import app_commands
@@ -22,8 +21,6 @@ from common.errors import UserError
 from ingest.loaders import SUPPORTED
 from ingest.sources import Incoming
 from ingest.writer import Outcome
-
-log = logging.getLogger(__name__)
 
 
 @app_commands.default_permissions(manage_guild=True)
