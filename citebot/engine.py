@@ -8,29 +8,27 @@ from worker threads.
 from __future__ import annotations
 
 import logging
-import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from citebot.extractive import ExtractiveAnswerer, Query, definition_subject, expected_type
+import numpy as np
+
+from citebot.answerer import Answerer, make_answerer
+from citebot.extractive import Evidence, ExtractiveAnswerer
 from citebot.models import Answer
+from citebot.question import context_for, refers_back, understand
 from citebot.retrieval import HybridRetriever
 from common.settings import Settings
-from common.text import sentence_spans, terms
+from common.text import sentence_spans
 from index_store.embedding import Embedder
 from index_store.store import Store
 
-if TYPE_CHECKING:
-    from citebot.llm import VerifiedLLMAnswerer
-
 log = logging.getLogger(__name__)
 
-_REFERS_BACK = re.compile(
-    r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|latter|former)\b",
-    re.I,
-)
+__all__ = ["Conversation", "Engine", "QuestionError", "StaleIndexError", "context_for", "is_follow_up"]
+
+is_follow_up = refers_back  # the one definition lives in citebot.question
 
 
 class QuestionError(ValueError):
@@ -41,22 +39,30 @@ class StaleIndexError(RuntimeError):
     """The index was built with other model or chunking settings."""
 
 
-def is_follow_up(question: str) -> bool:
-    """A question that points back at an earlier one ("When did he ...")."""
-    return bool(_REFERS_BACK.search(question)) or len(terms(question)) <= 1
+class SentenceVectors:
+    """Sentence embeddings, computed when a sentence is first a candidate and kept
+    (keyed by the sentence's text, so a replaced source can never reuse a stale one)."""
 
+    def __init__(self, embedder: Embedder, capacity: int = 200_000) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
-def context_for(question: str, history: Sequence[str], turns: int) -> list[str]:
-    """The earlier questions a follow-up leans on: the last one, and further back while
-    each of those is itself a follow-up (at most ``turns``)."""
-    if not turns or not history or not is_follow_up(question):
-        return []
-    earlier = [history[-1]]
-    for previous in reversed(history[:-1]):
-        if len(earlier) >= turns or not is_follow_up(earlier[0]):
-            break
-        earlier.insert(0, previous)
-    return earlier
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            fresh = self.embedder.embed(missing)
+            with self._lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            if not texts:
+                return np.zeros((0, 0), dtype=np.float32)
+            return np.stack([self._cache[t] for t in texts])
 
 
 class Engine:
@@ -65,17 +71,17 @@ class Engine:
         self.store = store or Store.from_settings(settings)
         self.embedder = embedder or Embedder.from_settings(settings.embedding)
         self.retriever = HybridRetriever(self.store, settings.retrieval, cache_dir=settings.store_path / "cache")
-        self.answerer = ExtractiveAnswerer(settings.answer, self._source_text)
-        self.llm: VerifiedLLMAnswerer | None = None
-        if settings.answer.backend != "extractive":
-            from citebot.llm import VerifiedLLMAnswerer, make_backend
-
-            self.llm = VerifiedLLMAnswerer(
-                settings.llm, make_backend(settings.answer.backend, settings.llm), self.embedder
-            )
+        self.sentence_vectors = SentenceVectors(self.embedder)
+        self.extractive = ExtractiveAnswerer(settings.answer, self._source_text, self.sentence_vectors)
+        self.answerer: Answerer = make_answerer(settings, self.extractive, self.embedder)
         self._texts: dict[str, str] = {}
         self._texts_generation = ""
         self._lock = threading.Lock()
+
+    @property
+    def streams(self) -> bool:
+        """Whether answers arrive as drafts first (an LLM backend with streaming on)."""
+        return self.answerer is not self.extractive and self.settings.llm.stream
 
     def warm(self) -> None:
         """Load the model and build the lexical index now rather than on the first question."""
@@ -92,50 +98,33 @@ class Engine:
             raise QuestionError(f"the question is {len(question)} characters long; the limit is {limit}")
         return question
 
+    def evidence(self, question: str, history: Sequence[str] = ()) -> Evidence:
+        """The understood question and the passages retrieved for it."""
+        question = self.check_question(question)
+        # One registry read a question: the lexical index, the text cache and the
+        # staleness check all follow the store's generation.
+        generation = self.store.registry.generation()
+        self._follow(generation)
+        lexical = self.retriever.lexical(generation)
+        understood = understand(
+            question, history, turns=self.settings.answer.history_turns, proper_terms=lexical.proper
+        )
+        vector = self.embedder.embed_one(understood.search_text)
+        hits = self.retriever.retrieve(vector, understood.terms + understood.context_terms, lexical)
+        return Evidence(understood, vector, hits, lexical)
+
     def ask(self, question: str, history: Sequence[str] = (), on_text: Callable[[str], None] | None = None) -> Answer:
         """Answer ``question`` (``history``: earlier questions of the conversation).
 
         With an LLM backend that streams, ``on_text`` receives the unverified draft as it
         grows; the returned answer is the verified one.
         """
-        question = self.check_question(question)
-        # One registry read a question: the lexical index, the text cache and the
-        # staleness check all follow the store's generation.
-        generation = self.store.registry.generation()
-        self._follow(generation)
-        query = self._query(question, history)
-        lexical = self.retriever.lexical(generation)
-        hits = self.retriever.retrieve(query.vector, query.terms + query.context_terms, lexical)
-
-        def extractive() -> Answer:
-            return self.answerer.answer(question, query, hits, lexical)
-
-        if self.llm is None:
-            answer = extractive()
-        else:
-            answer = replace(self.llm.answer(query.text, hits, extractive, on_text), question=question)
+        answer = self.answerer.answer(self.evidence(question, history), on_text)
         log.debug("asked %r -> answered=%s citations=%d", question, answer.answered, len(answer.citations))
         return answer
 
     def conversation(self) -> Conversation:
         return Conversation(self)
-
-    def _query(self, question: str, history: Sequence[str]) -> Query:
-        earlier = context_for(question, history, self.settings.answer.history_turns)
-        context: list[str] = []
-        text = question
-        if earlier:
-            text = " ".join([*earlier, question])
-            context = terms(" ".join(earlier))
-        vector = self.embedder.embed_one(text)
-        return Query(
-            text=text,
-            vector=vector,
-            terms=terms(question),
-            context_terms=context,
-            expects=expected_type(question),
-            subject=definition_subject(question),
-        )
 
     def _follow(self, generation: str) -> None:
         """Drop cached source texts and re-check the index settings when the store changed."""
@@ -169,7 +158,7 @@ class Conversation:
         self.engine = engine
         self.history: list[str] = []
 
-    def ask(self, question: str) -> Answer:
-        answer = self.engine.ask(question, self.history)
+    def ask(self, question: str, on_text: Callable[[str], None] | None = None) -> Answer:
+        answer = self.engine.ask(question, self.history, on_text)
         self.history.append(self.engine.check_question(question))
         return answer

@@ -12,8 +12,10 @@ import logging
 import math
 import os
 import pickle
+import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from common.text import terms
 from index_store.store import Chunk, Store
 
 log = logging.getLogger(__name__)
+
+CACHE_VERSION = 2  # bump when LexicalIndex changes shape
 
 
 @dataclass
@@ -52,6 +56,7 @@ class LexicalIndex:
     chunks: list[Chunk]
     generation: str
     df: Counter[str] = field(default_factory=Counter)
+    proper: frozenset[str] = frozenset()  # terms the sources spell as names (mostly capitalised mid-sentence)
     _bm25: object | None = None
 
     @classmethod
@@ -62,7 +67,7 @@ class LexicalIndex:
         df: Counter[str] = Counter()
         for toks in tokenized:
             df.update(set(toks))
-        index = cls(chunks=chunks, generation=generation, df=df)
+        index = cls(chunks=chunks, generation=generation, df=df, proper=proper_terms(c.text for c in chunks))
         if chunks:
             bm25 = bm25s.BM25()
             bm25.index(tokenized, show_progress=False)
@@ -83,6 +88,31 @@ class LexicalIndex:
         k = min(k, len(self.chunks))
         docs, scores = self._bm25.retrieve([known], k=k, show_progress=False, n_threads=1)  # type: ignore[attr-defined]
         return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+_MID_CAPITAL = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][a-zA-Z'-]+")
+_LOWER_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]+")
+
+
+def proper_terms(texts: Iterable[str]) -> frozenset[str]:
+    """Stemmed terms written capitalised inside sentences more often than in lower case:
+    the names of the sources ("Loach", "Starmer"), so a lower-case question can name them too."""
+    capital: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    for text in texts:
+        capital.update(w.lower() for w in _MID_CAPITAL.findall(text))
+        lower.update(_LOWER_WORD.findall(text))
+    words = list(capital)
+    stems = terms(" ".join(words))
+    if len(stems) != len(words):  # stop words or split tokens: stem one by one
+        pairs = [(w, terms(w)) for w in words]
+    else:
+        pairs = [(w, [s]) for w, s in zip(words, stems, strict=True)]
+    out = set()
+    for word, stemmed in pairs:
+        if len(stemmed) == 1 and capital[word] > lower.get(word, 0):
+            out.add(stemmed[0])
+    return frozenset(out)
 
 
 class HybridRetriever:
@@ -120,7 +150,7 @@ class HybridRetriever:
     def _cache_file(self, generation: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        key = hashlib.sha256(f"{self.store.collection_name}|{generation}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{self.store.collection_name}|{generation}|v{CACHE_VERSION}".encode()).hexdigest()[:16]
         return self.cache_dir / f"lexical-{key}.pickle"
 
     def _load(self, generation: str) -> LexicalIndex | None:

@@ -88,19 +88,14 @@ class AnswerSettings(_Section):
         "chat endpoint ([llm]); 'llama_cpp' a local GGUF file (pip install llama-cpp-python). "
         "LLM replies are checked sentence by sentence against the passages they cite.",
     )
-    min_score: float = Field(
-        0.55,
+    min_score: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="Abstain when the best sentence scores below this (calibrated on ../shared/eval dev sets).",
+        description="Abstain when the best sentence's probability of answering is below this. Unset: the "
+        "threshold chosen on held-out questions when the decision model was trained (citebot/answer_model.json).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in one answer.")
-    relative_cutoff: float = Field(
-        0.85,
-        ge=0.0,
-        le=1.0,
-        description="A further sentence is quoted only if it scores at least this fraction of the best.",
-    )
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted, in characters.")
     history_turns: int = Field(
         2, ge=0, le=10, description="Earlier questions of a conversation used to resolve a follow-up."

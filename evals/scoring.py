@@ -39,7 +39,9 @@ def _forbid_hit(text: str, forbid: list[str]) -> str | None:
     return next((s for s in forbid if norm(s) in t), None)
 
 
-def _cites_gold(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], bbc_root: Path | None) -> bool:
+def _cites_gold(
+    case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None
+) -> bool:
     citations = answer["citations"]
     if case.get("gold"):
         gold = [paragraphs[g - 1] for g in case["gold"]]
@@ -50,15 +52,19 @@ def _cites_gold(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[s
             origin = str(c.get("origin", ""))
             if source == "LOACH" and origin.endswith("ken-loach-expelled.txt"):
                 return True
-            if source != "LOACH" and bbc_root is not None and Path(origin) == (bbc_root / source).resolve():
+            if source != "LOACH" and sources_root is not None and Path(origin) == (sources_root / source).resolve():
                 return True
-            if _must_ok(c["quote"], case.get("must", [])) and case.get("must"):
+            facts_elsewhere = sources_root is None or sources_root.parent.name != "squad2"  # BBC only
+            if facts_elsewhere and case.get("must") and _must_ok(c["quote"], case["must"]):
                 return True
         return False
     return bool(citations)
 
 
-def score(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], bbc_root: Path | None) -> Verdict:
+def score(
+    case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None
+) -> Verdict:
+    """``sources_root``: what a case's ``source`` is relative to (the BBC corpus, SQuAD's sources)."""
     kind = case["kind"]
     text = answer["answer"] if answer["answered"] else ""
     forbidden = _forbid_hit(answer["answer"], case.get("forbid", []))
@@ -71,7 +77,7 @@ def score(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], b
             return Verdict(False, f"contains forbidden {forbidden!r}")
         if not answer["answered"]:
             return Verdict(not answer["citations"], "abstained")
-        ok = _cites_gold(case, answer, paragraphs, bbc_root)
+        ok = _cites_gold(case, answer, paragraphs, sources_root)
         return Verdict(ok, "answered from the sources" if ok else "answered without a supporting citation")
     if not answer["answered"]:
         return Verdict(False, "abstained")
@@ -79,6 +85,6 @@ def score(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], b
         return Verdict(False, f"missing expected facts {case.get('must')}")
     if forbidden:
         return Verdict(False, f"contains forbidden {forbidden!r}")
-    if not _cites_gold(case, answer, paragraphs, bbc_root):
+    if not _cites_gold(case, answer, paragraphs, sources_root):
         return Verdict(False, "no citation points into the expected source")
     return Verdict(True, "ok")

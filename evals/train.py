@@ -1,0 +1,323 @@
+"""``python -m evals.train``: learn the answer/abstain decision from the public question sets.
+
+Every case of ``../shared/eval`` is asked of a real store (the sources FORMAT.md
+names for its set); each candidate sentence gets the features of
+``citebot.evidence`` and a label: it answers when it comes from the expected
+place (a gold paragraph, or the named source) and holds an expected fact.
+
+The split is fixed and never trained on for validation:
+
+* SQuAD 2.0: by article.  Train: normans, steam-engine, force; validate:
+  computational-complexity-theory, warsaw (unseen articles, as the held-out
+  SQuAD set will be).
+* The article sets (formal and casual): by a hash of the case id, about half each.
+* ``dev_bbc``: validation only (it needs the 2,095-article store: ``--bbc``).
+
+A logistic regression is fitted on the training questions' candidates; the
+threshold (answer only when the best sentence reaches it) and the share of the
+best a further sentence needs are chosen on the training split and reported on
+the validation split, with a calibration table.  The result is written to
+``citebot/answer_model.json`` (deterministic: the same data give the same file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citebot.decision import MODEL_FILE, DecisionModel
+from citebot.evidence import FEATURES, Candidate
+from common.logs import setup_logging
+from citebot.question import Question
+from common.settings import load
+from common.text import fold
+from index_store.embedding import Embedder
+from evals.scoring import score
+from evals.sets import ARTICLE, EVAL, SetKind, is_squad, kind_of, prepare_store, read_cases, squad_articles
+
+SQUAD_VALIDATION = {"computational-complexity-theory.txt", "warsaw.txt"}
+ARTICLE_WEIGHT = 8.0  # an article-set question weighs as much as this many SQuAD questions
+THRESHOLDS = [round(x, 3) for x in np.arange(0.05, 0.96, 0.025)]
+RELATIVES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+
+
+@dataclass
+class Item:
+    set_name: str
+    case: dict[str, Any]
+    split: str  # "train" or "val"
+    question: Question
+    cands: list[Candidate]
+    labels: list[int]
+    kind: SetKind
+
+
+def split_of(set_name: str, case: dict[str, Any], article: str) -> str:
+    if set_name.startswith("dev_squad2"):
+        return "val" if article in SQUAD_VALIDATION else "train"
+    if set_name.startswith("dev_bbc"):
+        return "val"
+    return "val" if int(hashlib.sha256(case["id"].encode()).hexdigest(), 16) % 2 else "train"
+
+
+def _norm(text: str) -> str:
+    return fold(text).lower()
+
+
+def label(case: dict[str, Any], cand: Candidate, paragraph: int, kind: SetKind) -> int:
+    """1 when the sentence comes from where the answer is and states an expected fact."""
+    if case["kind"] != "answer":
+        return 0
+    if case.get("gold"):
+        if paragraph not in case["gold"]:
+            return 0
+    elif case.get("source"):
+        origin = Path(cand.hit.chunk.origin)
+        if case["source"] == "LOACH":
+            if origin.name != ARTICLE.name:
+                return 0
+        elif kind.sources_root is None or origin != (kind.sources_root / case["source"]).resolve():
+            return 0
+    facts = [s for group in case.get("must", []) for s in group]
+    if not facts:
+        return 1
+    text = _norm(cand.text)
+    return int(any(_norm(f) in text for f in facts))
+
+
+class CachedEmbedder(Embedder):
+    """The real encoder, remembering every text it encoded in a file (``--vectors``), so that
+    collecting features again after a change to them does not encode everything again."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+        self.cache: dict[str, np.ndarray] = {}
+        if path is not None and path.exists():
+            with path.open("rb") as f:
+                self.cache = pickle.load(f)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, super().embed(missing), strict=True))
+        return np.stack([self.cache[t] for t in texts]) if texts else super().embed([])
+
+    def save(self) -> None:
+        if self.path is not None:
+            with self.path.open("wb") as f:
+                pickle.dump(self.cache, f)
+
+
+def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> list[Item]:
+    from citebot.engine import Engine
+    from citebot.extractive import _paragraph_of
+
+    embedder = CachedEmbedder(vectors)
+    items: list[Item] = []
+    placeholder = DecisionModel(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)),
+                                0.0, 0.5, 0.8)
+    for path in sets:
+        cases = read_cases(path)
+        kind = kind_of(path, cases)
+        config = prepare_store(store_root / kind.name, kind)
+        engine = Engine(load(config), embedder=embedder)
+        engine.extractive.model = placeholder
+        articles = squad_articles(cases) if is_squad(kind) else [""] * len(cases)
+        print(f"collecting {path.name}: {len(cases)} cases", file=sys.stderr)
+        for case, article in zip(cases, articles, strict=True):
+            history = [case["after"]] if case.get("after") else []
+            evidence = engine.evidence(case["q"], history)
+            cands = engine.extractive.featurized(evidence)
+            labels = []
+            for cand in cands:
+                full = engine._source_text(cand.source_id) or ""
+                labels.append(label(case, cand, _paragraph_of(full, cand.span.start), kind))
+                cand.vector = None  # not needed once featurized; keeps the cache small
+            items.append(Item(path.stem, case, split_of(path.stem, case, article), evidence.question, cands, labels, kind))
+        engine.store.close()
+    embedder.save()
+    return items
+
+
+def fit(items: list[Item], c_value: float) -> DecisionModel:
+    from sklearn.linear_model import LogisticRegression
+
+    rows, ys, weights = [], [], []
+    for item in items:
+        w = 1.0 if item.set_name.startswith("dev_squad2") else ARTICLE_WEIGHT
+        for cand, y in zip(item.cands, item.labels, strict=True):
+            rows.append([cand.features[f] for f in FEATURES])
+            ys.append(y)
+            weights.append(w / max(1, len(item.cands)) * 10)
+    x = np.asarray(rows, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c_value, max_iter=5000)
+    model.fit((x - mean) / scale, np.asarray(ys), sample_weight=np.asarray(weights))
+    return DecisionModel(FEATURES, mean, scale, model.coef_[0], float(model.intercept_[0]), 0.5, 0.8)
+
+
+def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> list[tuple[Item, dict[str, Any], bool]]:
+    """Answer every item with ``model`` exactly as the engine would, and score it."""
+    from citebot.extractive import ExtractiveAnswerer
+
+    texts: dict[str, str] = {}
+
+    def source_text(source_id: str) -> str | None:
+        return texts.get(source_id)
+
+    answerer = ExtractiveAnswerer(load_settings_answer(), source_text, lambda _t: np.zeros((0, 0)), model)
+    out = []
+    for item in items:
+        for cand in item.cands:
+            texts.setdefault(cand.source_id, _FULL_TEXTS[cand.source_id])
+        answerer.score(item.cands)
+        answer = answerer.decide(item.question, item.cands).to_json()
+        verdict = score(item.case, answer, paragraphs, item.kind.sources_root)
+        out.append((item, answer, verdict.passed))
+    return out
+
+
+_FULL_TEXTS: dict[str, str] = {}
+
+
+def load_settings_answer():  # type: ignore[no-untyped-def]
+    from common.settings import AnswerSettings
+
+    return AnswerSettings()
+
+
+def pass_rate(results: list[tuple[Item, dict[str, Any], bool]], set_prefix: str) -> tuple[int, int]:
+    chosen = [ok for item, _a, ok in results if item.set_name.startswith(set_prefix)]
+    return sum(chosen), len(chosen)
+
+
+def objective(results: list[tuple[Item, dict[str, Any], bool]]) -> float:
+    """Mean pass rate over the kinds of set present (each kind counts the same)."""
+    rates = []
+    for prefix in ("dev_squad2", "dev_article_casual", "dev_article.", "dev_bbc"):
+        got, total = pass_rate([(i, a, ok) for i, a, ok in results if (i.set_name + ".").startswith(prefix)], "")
+        if total:
+            rates.append(got / total)
+    return float(np.mean(rates)) if rates else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
+    parser.add_argument("--store", type=Path, default=Path("data/eval-stores"), help="where the eval stores live")
+    parser.add_argument("--bbc", action="store_true", help="also validate on dev_bbc (ingests 2,095 articles once)")
+    parser.add_argument("--features", type=Path, help="cache of collected features (reused when present)")
+    parser.add_argument("--vectors", type=Path, help="cache of encoded texts (reused when present)")
+    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
+    args = parser.parse_args(argv)
+    setup_logging(False)
+    sets = [EVAL / "dev_article.jsonl", EVAL / "dev_article_casual.jsonl", EVAL / "squad2" / "dev_squad2.jsonl"]
+    if args.bbc:
+        sets.append(EVAL / "dev_bbc.jsonl")
+    if args.features and args.features.exists():
+        with args.features.open("rb") as f:
+            items, texts = pickle.load(f)
+    else:
+        items = collect(sets, args.store.resolve(), args.vectors)
+        texts = collected_texts(items, args.store.resolve())
+        if args.features:
+            with args.features.open("wb") as f:
+                pickle.dump((items, texts), f)
+    _FULL_TEXTS.update(texts)
+    paragraphs = ARTICLE.read_text(encoding="utf-8").splitlines()
+    train = [i for i in items if i.split == "train"]
+    val = [i for i in items if i.split == "val"]
+    base = fit(train, args.C)
+    best = (-1.0, 0.5, 0.8)
+    for rel in RELATIVES:
+        for thr in THRESHOLDS:
+            got = objective(simulate(train, replace(base, threshold=thr, relative=rel), paragraphs))
+            if got > best[0] + 1e-9:
+                best = (got, thr, rel)
+    _, thr, rel = best
+    model = replace(base, threshold=thr, relative=rel)
+    report = describe(model, train, val, paragraphs)
+    model = replace(model, info=report)
+    args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def collected_texts(items: list[Item], store_root: Path) -> dict[str, str]:
+    from index_store.registry import Registry
+
+    texts: dict[str, str] = {}
+    for kind in {i.kind.name for i in items}:
+        registry = Registry(store_root / kind / "store" / "registry.sqlite3")
+        try:
+            for item in items:
+                if item.kind.name != kind:
+                    continue
+                for cand in item.cands:
+                    if cand.source_id not in texts:
+                        texts[cand.source_id] = registry.text(cand.source_id) or ""
+        finally:
+            registry.close()
+    return texts
+
+
+def describe(
+    model: DecisionModel, train: list[Item], val: list[Item], paragraphs: list[str]
+) -> dict[str, Any]:
+    """Pass rates by split and set, SQuAD figures, and the validation calibration table."""
+    out: dict[str, Any] = {"threshold": model.threshold, "relative": model.relative}
+    for name, items in (("train", train), ("validation", val)):
+        results = simulate(items, model, paragraphs)
+        block: dict[str, Any] = {}
+        for set_name in sorted({i.set_name for i in items}):
+            got, total = pass_rate([r for r in results if r[0].set_name == set_name], "")
+            block[set_name] = f"{got}/{total}"
+        block["squad"] = squad_figures(results)
+        out[name] = block
+    out["calibration (validation)"] = calibration(model, val, paragraphs)
+    return out
+
+
+def squad_figures(results: list[tuple[Item, dict[str, Any], bool]]) -> dict[str, str]:
+    squad = [r for r in results if r[0].set_name.startswith("dev_squad2")]
+    if not squad:
+        return {}
+    answerable = [r for r in squad if r[0].case["kind"] == "answer"]
+    unanswerable = [r for r in squad if r[0].case["kind"] == "abstain"]
+    given = [r for r in squad if r[1]["answered"]]
+    return {
+        "answerable answered and cited": f"{sum(ok for *_, ok in answerable) / max(1, len(answerable)):.1%}",
+        "unanswerable abstained": f"{sum(ok for *_, ok in unanswerable) / max(1, len(unanswerable)):.1%}",
+        "overall": f"{sum(ok for *_, ok in squad) / len(squad):.1%}",
+        "precision of answers given": f"{sum(ok for *_, ok in given) / max(1, len(given)):.1%}",
+    }
+
+
+def calibration(model: DecisionModel, items: list[Item], paragraphs: list[str]) -> list[str]:
+    rows = ["threshold  precision  coverage  overall"]
+    answerable = [i for i in items if i.case["kind"] == "answer"]
+    for thr in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, model.threshold):
+        results = simulate(items, replace(model, threshold=thr), paragraphs)
+        given = [r for r in results if r[1]["answered"]]
+        precision = sum(ok for *_, ok in given) / max(1, len(given))
+        coverage = sum(ok for i, _a, ok in results if i.case["kind"] == "answer") / max(1, len(answerable))
+        overall = sum(ok for *_, ok in results) / max(1, len(results))
+        mark = " (chosen)" if thr == model.threshold else ""
+        rows.append(f"{thr:9.3f}  {precision:9.1%}  {coverage:8.1%}  {overall:7.1%}{mark}")
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
