@@ -93,7 +93,7 @@ class CitebotBot(commands.Bot):
     # -- work off the event loop ----------------------------------------------
     @property
     def streams(self) -> bool:
-        return self.engine.llm is not None and self.settings.llm.stream
+        return self.engine.streams
 
     async def answer(
         self, question: str, conversation: Conversation | None = None, on_text: Callable[[str], None] | None = None

@@ -22,7 +22,7 @@ from citebot.models import Answer
 from common.settings import Settings
 
 if TYPE_CHECKING:
-    from citebot.extractive import Evidence
+    from citebot.evidence import Evidence
     from index_store.embedding import Embedder
 
 log = logging.getLogger(__name__)

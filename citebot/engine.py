@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from citebot.answerer import Answerer, make_answerer
-from citebot.extractive import Evidence, ExtractiveAnswerer
+from citebot.evidence import Evidence
+from citebot.extractive import ExtractiveAnswerer
 from citebot.models import Answer
-from citebot.question import context_for, refers_back, understand
+from citebot.question import understand
 from citebot.retrieval import HybridRetriever
 from common.settings import Settings
 from common.text import sentence_spans
@@ -25,10 +26,6 @@ from index_store.embedding import Embedder
 from index_store.store import Store
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Conversation", "Engine", "QuestionError", "StaleIndexError", "context_for", "is_follow_up"]
-
-is_follow_up = refers_back  # the one definition lives in citebot.question
 
 
 class QuestionError(ValueError):

@@ -12,7 +12,7 @@ the weights are learned (``python -m evals.train``), not set by hand.
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,50 +24,31 @@ from citebot.retrieval import Hit, LexicalIndex
 from common.text import Span, paragraph_spans, sentence_spans, terms
 
 FEATURES = (
-    "s_cos",  # the sentence's similarity to the question
+    "s_cos",  # the sentence's similarity to the question (sentence embeddings)
     "s_cos_gap",  # ... minus the best candidate's
-    "s_cos_top",  # 1 for the most similar sentence
-    "q_max_cos",  # the best sentence similarity (question-level)
-    "nb_cos",  # the best similarity of a neighbouring sentence
     "c_dense",  # the passage's similarity to the question
-    "c_dense_gap",  # ... minus the best passage's
-    "c_rank",  # 1 / fused rank of the passage
-    "c_lex",  # 1 / BM25 rank of the passage (0 when BM25 did not find it)
     "cov_sent",  # IDF-weighted share of the question's terms in the sentence
     "cov_sent_gap",  # ... minus the best candidate's
-    "cov_ctx",  # ... in the sentence, its neighbours, passage and title
+    "cov_ctx",  # ... in the sentence, its passage, paragraph and title
     "cov_hist",  # share of earlier questions' terms (follow-ups) in the context
     "miss_idf",  # IDF-weighted share of question terms found nowhere in the retrieved passages
-    "anc_n",  # number of anchors (names, numbers, quotes) in the question, capped
-    "anc_sent",  # share of anchors in the sentence (1 when there are none)
+    "anc_sent",  # share of anchors (names, numbers, quotes) in the sentence (1 when there are none)
     "anc_ctx",  # share of anchors in the sentence's context
     "anc_any_missing",  # 1 when an anchor is nowhere in the retrieved passages
-    "novel",  # share of the sentence's terms the question does not use
-    "s_len",  # log length of the sentence in terms
-    "q_len",  # log length of the question in terms
-    "t_when",
-    "t_num",
-    "t_who",
-    "t_where",
-    "t_why",
-    "t_yesno",
-    "t_what",
+    "m_when",  # type match: a "when" question and a sentence with a date
+    "m_num",  # a "how many/much/old/long" question and a number
+    "m_who",  # a "who" question and a name the question does not give
+    "m_where",  # a "where" question and such a name
+    "m_why",  # a "why" question and a cause ("because", "the reason", "for refusing")
     "has_date",
     "has_num",
     "has_name",
-    "has_cause",
-    "m_when",  # type match: a "when" question and a sentence with a date
-    "m_num",
-    "m_who",
-    "m_where",
-    "m_why",
+    "q_neg",  # the question is negated ("What is not ...")
+    "neg_mismatch",  # one of question and sentence is negated, the other not
     "cos_x_cov",  # interactions
     "cos_x_anc",
-    "miss_max",  # the rarest question term the sentence lacks (IDF, scaled to the rarest term there is)
-    "miss_n",  # question terms the sentence and its neighbours lack, capped
-    "bigram",  # share of the question's adjacent term pairs that stand together in the sentence
-    "neg_mismatch",  # one of question and sentence is negated, the other not
-    "q_neg",  # the question is negated ("What is not ...")
+    "t_yesno",  # the question asks yes or no, or for a choice between two things
+    "t_what",  # the question asks what, which or how
 )
 
 _DATE = re.compile(
@@ -124,6 +105,25 @@ def passage_sentences(text: str, start: int, end: int) -> list[Span]:
     return spans
 
 
+_DASH = "\u2014\u2013-"
+
+
+def is_attribution(sentence: str) -> bool:
+    """A line crediting the quotation before it ("— Ken Loach (@KenLoachSixteen) August 14, 2021")."""
+    return sentence.lstrip()[:1] in _DASH
+
+
+def attribution_after(text: str, span: Span) -> Span | None:
+    """The attribution line right after the paragraph ``span`` ends in, if there is one."""
+    paragraphs = paragraph_spans(text)
+    for para, after in itertools.pairwise(paragraphs):
+        if para.start <= span.start < para.end and span.end <= para.end:
+            line = passage_sentences(text, after.start, after.end)
+            if line and line[0].start == after.start and is_attribution(text[line[0].start : line[0].end]):
+                return line[0]
+    return None
+
+
 def candidates(hits: Sequence[Hit], source_text: Callable[[str], str | None]) -> list[Candidate]:
     """Every sentence of the retrieved passages once (the best-ranked passage holding it wins);
     passages whose stored text and index disagree are skipped: never quote what cannot be verified."""
@@ -133,15 +133,24 @@ def candidates(hits: Sequence[Hit], source_text: Callable[[str], str | None]) ->
         if full[hit.chunk.start : hit.chunk.end] != hit.chunk.text:
             continue
         for span in passage_sentences(full, hit.chunk.start, hit.chunk.end):
+            if is_attribution(full[span.start : span.end]):
+                continue  # a credit line is quoted with its quotation, never on its own
             key = (hit.chunk.source_id, span.start, span.end)
             if key not in out:
                 out[key] = Candidate(hit, span, full[span.start : span.end])
     return list(out.values())
 
 
+_DECADE = re.compile(r"^(1\d|20)?(\d)0s$")
+
+
 def _matches(term: str, vocab: set[str]) -> bool:
     if term in vocab:
         return True
+    decade = _DECADE.match(term)
+    if decade:  # "60s" or "1960s" is found by any year of the decade
+        century = decade.group(1) or "19"
+        return any(re.fullmatch(rf"{century}{decade.group(2)}\d", v) for v in vocab)
     if len(term) < 5:
         return False
     return any(len(v) >= 5 and (v.startswith(term) or term.startswith(v)) for v in vocab)
@@ -155,76 +164,77 @@ def _share(wanted: Sequence[str], found: set[str], weight: Callable[[str], float
     return sum(weight(t) for t in wanted if _matches(t, found)) / total
 
 
+def _with_names(found: set[str], runs: Sequence[tuple[str, ...]]) -> set[str]:
+    """``found`` plus the first words of every name whose last word it holds ("Loach" mentions
+    "Ken Loach")."""
+    extra = {t for run in runs if run[-1] in found for t in run[:-1]}
+    return found | extra if extra else found
+
+
 def _has_name(text: str, question_terms: set[str]) -> bool:
     """A capitalised name in the sentence that the question does not already give."""
-    for match in _NAME.finditer(text):
-        if not set(terms(match.group(0))) <= question_terms:
-            return True
-    return False
+    return any(not set(terms(match.group(0))) <= question_terms for match in _NAME.finditer(text))
 
 
-def featurize(
-    question: Question,
-    qvec: np.ndarray,
-    cands: list[Candidate],
-    hits: Sequence[Hit],
-    lexical: LexicalIndex,
-    source_text: Callable[[str], str | None],
-) -> None:
+@dataclass
+class Evidence:
+    """What the engine found for a question: the understood question, its vector, the passages."""
+
+    question: Question
+    vector: np.ndarray
+    hits: list[Hit]
+    lexical: LexicalIndex
+
+
+def _contexts(
+    cands: list[Candidate], sent_terms: list[set[str]], source_text: Callable[[str], str | None]
+) -> list[set[str]]:
+    """Each sentence's context terms: its own, its passage's, its paragraph's and its title's."""
+    out = []
+    for c, own in zip(cands, sent_terms, strict=True):
+        full = source_text(c.source_id) or ""
+        ctx = set(terms(c.hit.chunk.text)) | set(terms(c.hit.chunk.title)) | own
+        para = next((p for p in paragraph_spans(full) if p.start <= c.span.start < p.end), None)
+        if para is not None:
+            ctx |= set(terms(full[para.start : para.end]))
+        out.append(ctx)
+    return out
+
+
+def _type_flags(kind: str) -> dict[str, float]:
+    return {
+        "t_when": float(kind == "when"),
+        "t_num": float(kind in _NUM_TYPES),
+        "t_who": float(kind == "who"),
+        "t_where": float(kind == "where"),
+        "t_why": float(kind == "why"),
+        "t_yesno": float(kind in ("yes_no", "choice")),
+        "t_what": float(kind in ("what", "which", "how")),
+    }
+
+
+def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[[str], str | None]) -> None:
     """Fill in every candidate's features (each candidate's ``vector`` must be set)."""
     if not cands:
         return
-    idf = lexical.idf
+    question, idf = evidence.question, evidence.lexical.idf
     q_terms = set(question.terms)
     hist_terms = [t for t in question.context_terms if t not in q_terms]
-    rank_of = {id(h): i for i, h in enumerate(hits, start=1)}
-    lex_rank = {h.chunk.id: h.lexical_rank for h in hits}
-    best_dense = max((h.dense or 0.0) for h in hits) if hits else 0.0
-
-    sims = np.array([float(c.vector @ qvec) for c in cands]) if cands else np.zeros(0)  # type: ignore[operator]
-    by_place = {(c.source_id, c.span.start): i for i, c in enumerate(cands)}
-    sent_terms = [set(terms(c.text)) for c in cands]
-
-    # context of each sentence: its neighbours in the passage, the passage and the title
-    ctx_terms: list[set[str]] = []
-    nb_cos: list[float] = []
-    for i, c in enumerate(cands):
-        full = source_text(c.source_id) or ""
-        ctx = set(terms(c.hit.chunk.text)) | set(terms(c.hit.chunk.title)) | sent_terms[i]
-        para = next((p for p in paragraph_spans(full) if p.start <= c.span.start < p.end), None)
-        best_nb = 0.0
-        if para is not None:
-            ctx |= set(terms(full[para.start : para.end]))
-            spans = passage_sentences(full, para.start, para.end)
-            for j, s in enumerate(spans):
-                if s.start == c.span.start:
-                    for nb in (spans[j - 1] if j > 0 else None, spans[j + 1] if j + 1 < len(spans) else None):
-                        k = by_place.get((c.source_id, nb.start)) if nb is not None else None
-                        if k is not None:
-                            best_nb = max(best_nb, float(sims[k]))
-        ctx_terms.append(ctx)
-        nb_cos.append(best_nb)
+    sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
+    sent_terms = [_with_names(set(terms(c.text)), question.names) for c in cands]
+    ctx_terms = [_with_names(ctx, question.names) for ctx in _contexts(cands, sent_terms, source_text)]
+    # coverage counts the terms the sources know, and the anchors; a word no passage has
+    # ("booted") is left to the sentence's meaning (and to ``miss_idf``)
+    known = [t for t in question.terms if evidence.lexical.df.get(t, 0) > 0 or t in question.anchors]
 
     everything: set[str] = set().union(*ctx_terms)
     anchors = question.anchors
     anc_missing = any(not _matches(a, everything) for a in anchors)
     miss = 1.0 - _share(question.terms, everything, idf) if question.terms else 0.0
-    covs = [_share(question.terms, st, idf) if question.terms else 0.0 for st in sent_terms]
+    covs = [_share(known, st, idf) if known else 0.0 for st in sent_terms]
     max_cov = max(covs)
     max_cos = float(sims.max())
-    top = int(sims.argmax())
-    kind = question.answer_type
-    t_when = float(kind == "when")
-    t_num = float(kind in _NUM_TYPES)
-    t_who = float(kind == "who")
-    t_where = float(kind == "where")
-    t_why = float(kind == "why")
-    t_yesno = float(kind in ("yes_no", "choice"))
-    t_what = float(kind in ("what", "which", "how"))
-    q_len = math.log1p(len(question.terms))
-    max_idf = max(1e-9, idf("\x00"))  # a term no passage has: the largest IDF there is
-    q_list = list(dict.fromkeys(question.terms))
-    q_pairs = [(a, b) for a, b in zip(question.terms, question.terms[1:], strict=False) if a != b]
+    flags = _type_flags(question.answer_type)
     q_neg = bool(_NEGATION.search(question.text))
 
     for i, c in enumerate(cands):
@@ -235,52 +245,30 @@ def featurize(
         has_cause = float(bool(_CAUSE.search(c.text)))
         anc_sent = _share(anchors, st, lambda _t: 1.0)
         cos = float(sims[i])
-        missing = [t for t in q_list if not _matches(t, st)]
-        s_list = terms(c.text)
-        s_pairs = set(zip(s_list, s_list[1:], strict=False))
         c.features = {
             "s_cos": cos,
             "s_cos_gap": cos - max_cos,
-            "s_cos_top": float(i == top),
-            "q_max_cos": max_cos,
-            "nb_cos": nb_cos[i],
             "c_dense": c.hit.dense or 0.0,
-            "c_dense_gap": (c.hit.dense or 0.0) - best_dense,
-            "c_rank": 1.0 / rank_of.get(id(c.hit), len(hits) + 1),
-            "c_lex": 1.0 / lex_rank[c.hit.chunk.id] if lex_rank.get(c.hit.chunk.id) else 0.0,
             "cov_sent": covs[i],
             "cov_sent_gap": covs[i] - max_cov,
-            "cov_ctx": _share(question.terms, ctx_terms[i], idf) if question.terms else 0.0,
+            "cov_ctx": _share(known, ctx_terms[i], idf) if known else 0.0,
             "cov_hist": _share(hist_terms, ctx_terms[i], idf) if hist_terms else 0.0,
             "miss_idf": miss,
-            "anc_n": float(min(len(anchors), 4)),
             "anc_sent": anc_sent,
             "anc_ctx": _share(anchors, ctx_terms[i], lambda _t: 1.0),
             "anc_any_missing": float(anc_missing),
-            "novel": (len(st - q_terms) / len(st)) if st else 0.0,
-            "s_len": math.log1p(len(st)),
-            "q_len": q_len,
-            "t_when": t_when,
-            "t_num": t_num,
-            "t_who": t_who,
-            "t_where": t_where,
-            "t_why": t_why,
-            "t_yesno": t_yesno,
-            "t_what": t_what,
+            "m_when": flags["t_when"] * has_date,
+            "m_num": flags["t_num"] * has_num,
+            "m_who": flags["t_who"] * has_name,
+            "m_where": flags["t_where"] * has_name,
+            "m_why": flags["t_why"] * has_cause,
             "has_date": has_date,
             "has_num": has_num,
             "has_name": has_name,
-            "has_cause": has_cause,
-            "m_when": t_when * has_date,
-            "m_num": t_num * has_num,
-            "m_who": t_who * has_name,
-            "m_where": t_where * has_name,
-            "m_why": t_why * has_cause,
+            "q_neg": float(q_neg),
+            "neg_mismatch": float(q_neg != bool(_NEGATION.search(c.text))),
             "cos_x_cov": cos * covs[i],
             "cos_x_anc": cos * anc_sent,
-            "miss_max": max((idf(t) for t in missing), default=0.0) / max_idf,
-            "miss_n": float(min(5, sum(1 for t in missing if not _matches(t, ctx_terms[i])))),
-            "bigram": (sum(1 for p in q_pairs if p in s_pairs) / len(q_pairs)) if q_pairs else 0.0,
-            "neg_mismatch": float(q_neg != bool(_NEGATION.search(c.text))),
-            "q_neg": float(q_neg),
+            "t_yesno": flags["t_yesno"],
+            "t_what": flags["t_what"],
         }

@@ -14,32 +14,22 @@ one along.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
 from citebot.decision import DecisionModel, load_model
-from citebot.evidence import Candidate, candidates, featurize, passage_sentences
+from citebot.evidence import Candidate, Evidence, attribution_after, candidates, featurize, passage_sentences
 from citebot.models import Answer, Citation
 from citebot.question import PRONOUNS, Question
-from citebot.retrieval import Hit, LexicalIndex
 from common.settings import AnswerSettings
 from common.text import Span, fold, paragraph_spans, terms
 
 # Openers that make a sentence lean on the one before it: the pronouns, and connectives.
 _LEANS_BACK = PRONOUNS | {"such", "both", "also", "however", "but", "meanwhile"}
+# A sentence continuing a quoted one ("The groups are: ...") joins unless it is plainly unrelated.
+ELABORATION_FLOOR = 0.05
 _EXPLETIVE = re.compile(r"(it|there)\s+(is|was|are|were|has been|had been|seems|appears|remains)\b", re.I)
-
-
-@dataclass
-class Evidence:
-    """What the engine found for a question: the understood question, its vector, the passages."""
-
-    question: Question
-    vector: np.ndarray
-    hits: list[Hit]
-    lexical: LexicalIndex
 
 
 class ExtractiveAnswerer:
@@ -98,7 +88,7 @@ class ExtractiveAnswerer:
         vectors = self.sentence_vectors([c.text for c in cands])
         for cand, vec in zip(cands, vectors, strict=True):
             cand.vector = vec
-        featurize(evidence.question, evidence.vector, cands, evidence.hits, evidence.lexical, self.source_text)
+        featurize(evidence, cands, self.source_text)
         return cands
 
     def score(self, cands: list[Candidate]) -> None:
@@ -136,7 +126,7 @@ class ExtractiveAnswerer:
             if follower is None:
                 continue
             nxt = by_place.get((cand.source_id, follower.start))
-            if nxt is None or nxt in chosen or nxt.score < 0.5 * floor:
+            if nxt is None or nxt in chosen or nxt.score < ELABORATION_FLOOR:
                 continue
             if _depends_on_previous(nxt.text, cand.text):
                 chosen.append(nxt)
@@ -152,7 +142,7 @@ class ExtractiveAnswerer:
             full = self.source_text(sid) or ""
             mine = sorted((c for c in chosen if c.source_id == sid), key=lambda c: c.span.start)
             for cand in mine:
-                for span in _with_antecedent(full, cand.span):
+                for span in _with_context(full, cand.span):
                     if not any(c.source_id == sid and _span_overlap(span, other) for c, other in spans):
                         spans.append((cand, span))
         spans = _merge_adjacent(spans, lambda sid: self.source_text(sid) or "")
@@ -232,6 +222,13 @@ def _next_sentence(text: str, span: Span) -> Span | None:
                 nxt = passage_sentences(text, paragraphs[i + 1].start, paragraphs[i + 1].end)
                 return nxt[0] if nxt else None
     return None
+
+
+def _with_context(text: str, span: Span) -> list[Span]:
+    """A quoted span with the sentence it leans on, and the line crediting it if it is a quotation."""
+    spans = _with_antecedent(text, span)
+    credit = attribution_after(text, spans[-1])
+    return [*spans, credit] if credit is not None else spans
 
 
 def _with_antecedent(text: str, span: Span) -> list[Span]:

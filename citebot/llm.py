@@ -27,7 +27,7 @@ from common.text import sentence_spans, terms
 from index_store.embedding import Embedder
 
 if TYPE_CHECKING:
-    from citebot.extractive import Evidence
+    from citebot.evidence import Evidence
 
 __all__ = ["BACKENDS", "FELL_BACK", "TIMED_OUT", "UNREACHABLE", "VerifiedLLMAnswerer"]
 
@@ -102,7 +102,9 @@ def llama_cpp_backend(settings: LLMSettings) -> ChatBackend:
     try:
         from llama_index.llms.llama_cpp import LlamaCPP  # type: ignore[import-not-found]
     except ImportError:
-        raise RuntimeError("backend 'llama_cpp' needs: pip install llama-index-llms-llama-cpp llama-cpp-python") from None
+        raise RuntimeError(
+            "backend 'llama_cpp' needs: pip install llama-index-llms-llama-cpp llama-cpp-python"
+        ) from None
     if settings.model_path is None:
         raise RuntimeError("backend 'llama_cpp' needs llm.model_path (a GGUF file)")
     llm = LlamaCPP(

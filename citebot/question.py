@@ -25,7 +25,27 @@ from common.text import STOPWORDS, fold, terms
 
 # Pronouns and pointers that make a question lean on an earlier one.  The one list.
 PRONOUNS = frozenset(
-    "he him his she her hers they them their theirs it its this that these those there latter former".split()
+    [
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "latter",
+        "former",
+    ]
 )
 
 # Chat filler that carries no content: dropped wherever it stands as a whole phrase.
@@ -178,6 +198,7 @@ class Question:
     answer_type: str  # one of WH_TYPES, "choice" or "what"
     terms: list[str] = field(default_factory=list)  # stemmed content terms of ``text``
     anchors: list[str] = field(default_factory=list)  # stemmed terms a supporting sentence should contain
+    names: list[tuple[str, ...]] = field(default_factory=list)  # multi-word names ("Ken Loach"), stemmed
     context: list[str] = field(default_factory=list)  # earlier questions a follow-up leans on
 
     @property
@@ -234,6 +255,28 @@ def anchors(text: str, proper_terms: Collection[str] = ()) -> list[str]:
     return list(dict.fromkeys(t for t in found if t in question_terms or _NUMBER.fullmatch(t)))
 
 
+def names(text: str, proper_terms: Collection[str] = ()) -> list[tuple[str, ...]]:
+    """Runs of two or more name words ("Ken Loach", "keir starmer"): a sentence that gives the
+    last word ("Loach") mentions the name."""
+    runs: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for i, word in enumerate(text.split()):
+        stemmed = terms(word)
+        is_name = len(stemmed) == 1 and (
+            (i > 0 and _CAPITALISED.match(word) is not None and word.lower() not in STOPWORDS)
+            or stemmed[0] in proper_terms
+        )
+        if is_name:
+            current.append(stemmed[0])
+        if not is_name or re.search(r"[,.;:!?)]$", word):
+            if len(current) >= 2:
+                runs.append(tuple(current))
+            current = []
+    if len(current) >= 2:
+        runs.append(tuple(current))
+    return runs
+
+
 def refers_back(text: str) -> bool:
     """A question that points back at an earlier one ("When did he ...")."""
     words = re.findall(r"[a-z]+", fold(text).lower())
@@ -266,5 +309,6 @@ def understand(
         answer_type=answer_type(text),
         terms=terms(text),
         anchors=anchors(text, proper_terms),
+        names=names(text, proper_terms),
         context=earlier,
     )

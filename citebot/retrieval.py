@@ -27,7 +27,7 @@ from index_store.store import Chunk, Store
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # bump when LexicalIndex changes shape
+CACHE_VERSION = 3  # bump when LexicalIndex changes shape
 
 
 @dataclass

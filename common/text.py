@@ -110,8 +110,18 @@ _SPELLING = [
 ]
 
 
+_NUMBER_WORDS = {  # "one" is left alone: as often a pronoun ("that one") as a number
+    "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20",
+}  # fmt: skip
+
+
 def _spelling(word: str) -> str:
-    """Fold British spellings to American ones, so 'Labour' finds 'Labor'."""
+    """Fold British spellings to American ones, so 'Labour' finds 'Labor'; number words to digits,
+    so 'the 4 groups' finds 'four groups'."""
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
     for pattern, repl in _SPELLING:
         word = pattern.sub(repl, word)
     return word

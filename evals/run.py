@@ -1,101 +1,136 @@
-"""``python -m evals SET.jsonl ...``: score the engine on question sets.
+"""``python -m evals [SET.jsonl ...]``: score the engine on question sets.
 
-Each set gets the sources it needs (FORMAT.md): the article alone for
-``dev_article``-style sets, the article plus the BBC corpus for sets whose
-cases name BBC sources.  They are ingested into a temporary store, or into
-``--store DIR`` to reuse it between runs.
+With no arguments it runs every public set of ``../shared/eval``: the article
+sets, the casual set, the BBC set and SQuAD 2.0's public part.  Each set gets
+the sources FORMAT.md names (``evals.sets``), ingested into a temporary store or
+into ``--store DIR`` to reuse between runs.  It prints pass counts by kind,
+every failing case with the answer given, the SQuAD figures, and a calibration
+table (threshold vs precision vs coverage) for the extractive answerer.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from common.logs import setup_logging
-from common.settings import PROJECT_ROOT, load
+from common.settings import load
 from evals.scoring import Verdict, score
+from evals.sets import ARTICLE, BBC, all_sets, is_squad, kind_of, prepare_store, read_cases
 
-SHARED = PROJECT_ROOT.parent / "shared"
-ARTICLE = PROJECT_ROOT / "sources" / "ken-loach-expelled.txt"
-BBC = SHARED / "corpora" / "bbc-news" / "news"
-
-
-def read_cases(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+CALIBRATION = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def needs_bbc(cases: list[dict[str, Any]]) -> bool:
-    """Cases that name a source (FORMAT.md: the BBC set) run with the BBC corpus ingested."""
-    return any("source" in c for c in cases)
+@dataclass
+class Outcome:
+    case: dict[str, Any]
+    answer: dict[str, Any]
+    verdict: Verdict
 
 
-def prepare_store(store_dir: Path, with_bbc: bool, bbc_root: Path) -> Path:
-    from ingest.pipeline import Ingestor
+def squad_figures(outcomes: list[Outcome]) -> list[str]:
+    answerable = [o for o in outcomes if o.case["kind"] == "answer"]
+    unanswerable = [o for o in outcomes if o.case["kind"] == "abstain"]
+    given = [o for o in outcomes if o.answer["answered"]]
 
-    config = store_dir / "config.toml"
-    if not config.exists():
-        store_dir.mkdir(parents=True, exist_ok=True)
-        config.write_text('[store]\npath = "store"\n', encoding="utf-8")
-    settings = load(config)
-    ingestor = Ingestor(settings)
-    ingestor.add_path(ARTICLE)
-    if with_bbc:
-        print(f"ingesting {bbc_root} (once per store) ...", file=sys.stderr)
-        ingestor.add_path(bbc_root, id_prefix="bbc/")
-    ingestor.store.close()
-    return config
+    def share(part: list[Outcome]) -> str:
+        return f"{sum(o.verdict.passed for o in part) / max(1, len(part)):.1%}"
+
+    return [
+        f"answerable answered and cited {share(answerable)} ({len(answerable)})",
+        f"unanswerable abstained {share(unanswerable)} ({len(unanswerable)})",
+        f"overall {share(outcomes)}",
+        f"precision of the answers given {share(given)} ({len(given)} given)",
+    ]
 
 
 def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple[int, int]:
     from citebot.engine import Engine
 
     cases = read_cases(path)
-    with_bbc = needs_bbc(cases)
-    config = prepare_store(store_dir / ("article+bbc" if with_bbc else "article"), with_bbc, bbc_root)
+    kind = kind_of(path, cases, bbc_root)
+    config = prepare_store(store_dir / kind.name, kind)
     engine = Engine(load(config))
     paragraphs = ARTICLE.read_text(encoding="utf-8").splitlines()
-    totals: Counter[str] = Counter()
-    passed: Counter[str] = Counter()
-    failures: list[tuple[dict[str, Any], dict[str, Any], Verdict]] = []
+    extractive = engine.answerer is engine.extractive
+    outcomes: list[Outcome] = []
+    scored: list[tuple[dict[str, Any], Any, list[Any]]] = []  # for the calibration table
     for case in cases:
-        conversation = engine.conversation()
-        if case.get("after"):
-            conversation.ask(case["after"])
-        answer = conversation.ask(case["q"]).to_json()
-        verdict = score(case, answer, paragraphs, bbc_root)
-        totals[case["kind"]] += 1
-        passed[case["kind"]] += verdict.passed
-        if not verdict.passed or verbose:
-            failures.append((case, answer, verdict))
-    print(f"== {path.name}: {sum(passed.values())}/{sum(totals.values())} passed")
-    for kind in sorted(totals):
-        print(f"   {kind}: {passed[kind]}/{totals[kind]}")
-    for case, answer, verdict in failures:
-        mark = "ok  " if verdict.passed else "FAIL"
-        print(f"-- {mark} {case['id']} [{case['kind']}] {case['q']!r}: {verdict.reason}")
-        print(f"   answer: {answer['answer'][:600]}")
-        for c in answer["citations"]:
+        history = [case["after"]] if case.get("after") else []
+        if extractive:
+            evidence = engine.evidence(case["q"], history)
+            cands = engine.extractive.candidates(evidence)
+            answer = engine.extractive.decide(evidence.question, cands).to_json()
+            scored.append((case, evidence.question, cands))
+        else:
+            answer = engine.ask(case["q"], history).to_json()
+        outcomes.append(Outcome(case, answer, score(case, answer, paragraphs, kind.sources_root)))
+    engine.store.close()
+
+    totals = Counter(o.case["kind"] for o in outcomes)
+    passed = Counter(o.case["kind"] for o in outcomes if o.verdict.passed)
+    print(f"== {path.name}: {sum(passed.values())}/{len(outcomes)} passed")
+    for k in sorted(totals):
+        print(f"   {k}: {passed[k]}/{totals[k]}")
+    if is_squad(kind):
+        for line in squad_figures(outcomes):
+            print(f"   {line}")
+    if extractive:
+        print_calibration(engine, scored, paragraphs, kind.sources_root)
+    for o in outcomes:
+        if o.verdict.passed and not verbose:
+            continue
+        mark = "ok  " if o.verdict.passed else "FAIL"
+        print(f"-- {mark} {o.case['id']} [{o.case['kind']}] {o.case['q']!r}: {o.verdict.reason}")
+        print(f"   answer: {o.answer['answer'][:600]}")
+        for c in o.answer["citations"]:
             print(f"   [{c['n']}] {c['source']} p{c['paragraph']} score={c['score']}")
-    return sum(passed.values()), sum(totals.values())
+    return sum(passed.values()), len(outcomes)
+
+
+def print_calibration(
+    engine: Any, scored: list[tuple[dict[str, Any], Any, list[Any]]], paragraphs: list[str], root: Path | None
+) -> None:
+    """Precision (share of the answers given that pass) and coverage (share of answerable
+    questions answered correctly) at other thresholds, on the same candidates."""
+    answerer = engine.extractive
+    in_use = answerer.threshold
+    configured = engine.settings.answer.min_score
+    answerable = sum(1 for case, _q, _c in scored if case["kind"] == "answer")
+    print("   threshold  precision  coverage  passed")
+    for threshold in sorted({*CALIBRATION, in_use}):
+        engine.settings.answer.min_score = threshold
+        given = right = passed = 0
+        for case, question, cands in scored:
+            answer = answerer.decide(question, cands).to_json()
+            ok = score(case, answer, paragraphs, root).passed
+            passed += ok
+            given += answer["answered"]
+            right += ok and answer["answered"]
+        mark = "  (in use)" if threshold == in_use else ""
+        print(
+            f"   {threshold:9.3f}  {right / max(1, given):9.1%}  {right / max(1, answerable):8.1%}"
+            f"  {passed}/{len(scored)}{mark}"
+        )
+    engine.settings.answer.min_score = configured
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__)
-    parser.add_argument("sets", nargs="*", type=Path, help="question sets (default: every *.jsonl in ../shared/eval)")
+    parser.add_argument("sets", nargs="*", type=Path, help="question sets (default: every public set)")
     parser.add_argument("--store", type=Path, help="reuse this directory for the eval stores")
     parser.add_argument("--bbc", type=Path, default=BBC, help="the BBC corpus directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="show passing cases too")
     args = parser.parse_args(argv)
     setup_logging(False)
-    sets = args.sets or sorted((SHARED / "eval").glob("*.jsonl"))
+    sets = args.sets or all_sets()
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
         store_dir = args.store or Path(tmp)
-        results = [run_set(s, store_dir, args.bbc.resolve(), args.verbose) for s in sets]
+        results = [run_set(s, store_dir.resolve(), args.bbc.resolve(), args.verbose) for s in sets]
     got = sum(p for p, _ in results)
     total = sum(t for _, t in results)
     print(f"== total: {got}/{total} passed")

@@ -39,9 +39,7 @@ def _forbid_hit(text: str, forbid: list[str]) -> str | None:
     return next((s for s in forbid if norm(s) in t), None)
 
 
-def _cites_gold(
-    case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None
-) -> bool:
+def _cites_gold(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None) -> bool:
     citations = answer["citations"]
     if case.get("gold"):
         gold = [paragraphs[g - 1] for g in case["gold"]]
@@ -61,9 +59,7 @@ def _cites_gold(
     return bool(citations)
 
 
-def score(
-    case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None
-) -> Verdict:
+def score(case: dict[str, Any], answer: dict[str, Any], paragraphs: list[str], sources_root: Path | None) -> Verdict:
     """``sources_root``: what a case's ``source`` is relative to (the BBC corpus, SQuAD's sources)."""
     kind = case["kind"]
     text = answer["answer"] if answer["answered"] else ""

@@ -35,18 +35,18 @@ import numpy as np
 
 from citebot.decision import MODEL_FILE, DecisionModel
 from citebot.evidence import FEATURES, Candidate
-from common.logs import setup_logging
 from citebot.question import Question
+from common.logs import setup_logging
 from common.settings import load
 from common.text import fold
-from index_store.embedding import Embedder
 from evals.scoring import score
 from evals.sets import ARTICLE, EVAL, SetKind, is_squad, kind_of, prepare_store, read_cases, squad_articles
+from index_store.embedding import Embedder
 
 SQUAD_VALIDATION = {"computational-complexity-theory.txt", "warsaw.txt"}
-ARTICLE_WEIGHT = 8.0  # an article-set question weighs as much as this many SQuAD questions
-THRESHOLDS = [round(x, 3) for x in np.arange(0.05, 0.96, 0.025)]
-RELATIVES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+ARTICLE_WEIGHT = 25.0  # an article-set question weighs as much as this many SQuAD questions
+THRESHOLDS = [round(x, 3) for x in np.arange(0.1, 0.81, 0.025)]
+RELATIVES = [0.6, 0.8, 1.01]
 
 
 @dataclass
@@ -117,14 +117,17 @@ class CachedEmbedder(Embedder):
                 pickle.dump(self.cache, f)
 
 
-def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> list[Item]:
+def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> tuple[list[Item], dict[str, str]]:
+    """Every case asked of its store: the candidates with features and labels, and the source texts."""
     from citebot.engine import Engine
     from citebot.extractive import _paragraph_of
 
     embedder = CachedEmbedder(vectors)
     items: list[Item] = []
-    placeholder = DecisionModel(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)),
-                                0.0, 0.5, 0.8)
+    texts: dict[str, str] = {}
+    placeholder = DecisionModel(
+        FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0, 0.5, 0.8
+    )
     for path in sets:
         cases = read_cases(path)
         kind = kind_of(path, cases)
@@ -139,23 +142,24 @@ def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> 
             cands = engine.extractive.featurized(evidence)
             labels = []
             for cand in cands:
-                full = engine._source_text(cand.source_id) or ""
+                full = texts.setdefault(cand.source_id, engine._source_text(cand.source_id) or "")
                 labels.append(label(case, cand, _paragraph_of(full, cand.span.start), kind))
                 cand.vector = None  # not needed once featurized; keeps the cache small
-            items.append(Item(path.stem, case, split_of(path.stem, case, article), evidence.question, cands, labels, kind))
+            split = split_of(path.stem, case, article)
+            items.append(Item(path.stem, case, split, evidence.question, cands, labels, kind))
         engine.store.close()
     embedder.save()
-    return items
+    return items, texts
 
 
-def fit(items: list[Item], c_value: float) -> DecisionModel:
+def fit(items: list[Item], c_value: float, features: tuple[str, ...] = FEATURES) -> DecisionModel:
     from sklearn.linear_model import LogisticRegression
 
     rows, ys, weights = [], [], []
     for item in items:
         w = 1.0 if item.set_name.startswith("dev_squad2") else ARTICLE_WEIGHT
         for cand, y in zip(item.cands, item.labels, strict=True):
-            rows.append([cand.features[f] for f in FEATURES])
+            rows.append([cand.features[f] for f in features])
             ys.append(y)
             weights.append(w / max(1, len(item.cands)) * 10)
     x = np.asarray(rows, dtype=np.float64)
@@ -164,7 +168,7 @@ def fit(items: list[Item], c_value: float) -> DecisionModel:
     scale[scale < 1e-9] = 1.0
     model = LogisticRegression(C=c_value, max_iter=5000)
     model.fit((x - mean) / scale, np.asarray(ys), sample_weight=np.asarray(weights))
-    return DecisionModel(FEATURES, mean, scale, model.coef_[0], float(model.intercept_[0]), 0.5, 0.8)
+    return DecisionModel(features, mean, scale, model.coef_[0], float(model.intercept_[0]), 0.5, 0.8)
 
 
 def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> list[tuple[Item, dict[str, Any], bool]]:
@@ -203,12 +207,11 @@ def pass_rate(results: list[tuple[Item, dict[str, Any], bool]], set_prefix: str)
 
 
 def objective(results: list[tuple[Item, dict[str, Any], bool]]) -> float:
-    """Mean pass rate over the kinds of set present (each kind counts the same)."""
-    rates = []
-    for prefix in ("dev_squad2", "dev_article_casual", "dev_article.", "dev_bbc"):
-        got, total = pass_rate([(i, a, ok) for i, a, ok in results if (i.set_name + ".").startswith(prefix)], "")
-        if total:
-            rates.append(got / total)
+    """Mean of two pass rates: SQuAD's, and the article sets' (formal and casual together), so
+    neither kind of question outweighs the other by its number of cases."""
+    squad = [ok for item, _a, ok in results if item.set_name.startswith("dev_squad2")]
+    article = [ok for item, _a, ok in results if not item.set_name.startswith("dev_squad2")]
+    rates = [float(np.mean(part)) for part in (squad, article) if part]
     return float(np.mean(rates)) if rates else 0.0
 
 
@@ -220,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vectors", type=Path, help="cache of encoded texts (reused when present)")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="retrain and compare with --out instead of writing it (exit 1 if different)",
+    )
     args = parser.parse_args(argv)
     setup_logging(False)
     sets = [EVAL / "dev_article.jsonl", EVAL / "dev_article_casual.jsonl", EVAL / "squad2" / "dev_squad2.jsonl"]
@@ -229,8 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         with args.features.open("rb") as f:
             items, texts = pickle.load(f)
     else:
-        items = collect(sets, args.store.resolve(), args.vectors)
-        texts = collected_texts(items, args.store.resolve())
+        items, texts = collect(sets, args.store.resolve(), args.vectors)
         if args.features:
             with args.features.open("wb") as f:
                 pickle.dump((items, texts), f)
@@ -247,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                 best = (got, thr, rel)
     _, thr, rel = best
     model = replace(base, threshold=thr, relative=rel)
+    if args.check:
+        return check(model, args.out)
     report = describe(model, train, val, paragraphs)
     model = replace(model, info=report)
     args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -255,27 +264,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def collected_texts(items: list[Item], store_root: Path) -> dict[str, str]:
-    from index_store.registry import Registry
+def check(model: DecisionModel, path: Path) -> int:
+    """Whether retraining reproduced the committed parameters (to rounding)."""
+    committed = DecisionModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+    fresh = DecisionModel.from_json(model.to_json())  # rounded as the file is
+    same = (
+        committed.features == fresh.features
+        and all(
+            np.allclose(getattr(committed, name), getattr(fresh, name), atol=2e-3, rtol=1e-3)
+            for name in ("mean", "scale", "coef")
+        )
+        and abs(committed.intercept - fresh.intercept) < 2e-3
+        and (committed.threshold, committed.relative) == (fresh.threshold, fresh.relative)
+    )
+    print(f"retrained model {'matches' if same else 'DIFFERS FROM'} {path}")
+    if not same:
+        print(json.dumps({"committed": committed.to_json(), "retrained": fresh.to_json()}, indent=1))
+    return 0 if same else 1
 
-    texts: dict[str, str] = {}
-    for kind in {i.kind.name for i in items}:
-        registry = Registry(store_root / kind / "store" / "registry.sqlite3")
-        try:
-            for item in items:
-                if item.kind.name != kind:
-                    continue
-                for cand in item.cands:
-                    if cand.source_id not in texts:
-                        texts[cand.source_id] = registry.text(cand.source_id) or ""
-        finally:
-            registry.close()
-    return texts
 
-
-def describe(
-    model: DecisionModel, train: list[Item], val: list[Item], paragraphs: list[str]
-) -> dict[str, Any]:
+def describe(model: DecisionModel, train: list[Item], val: list[Item], paragraphs: list[str]) -> dict[str, Any]:
     """Pass rates by split and set, SQuAD figures, and the validation calibration table."""
     out: dict[str, Any] = {"threshold": model.threshold, "relative": model.relative}
     for name, items in (("train", train), ("validation", val)):
@@ -308,7 +316,7 @@ def squad_figures(results: list[tuple[Item, dict[str, Any], bool]]) -> dict[str,
 def calibration(model: DecisionModel, items: list[Item], paragraphs: list[str]) -> list[str]:
     rows = ["threshold  precision  coverage  overall"]
     answerable = [i for i in items if i.case["kind"] == "answer"]
-    for thr in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, model.threshold):
+    for thr in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, model.threshold}):
         results = simulate(items, replace(model, threshold=thr), paragraphs)
         given = [r for r in results if r[1]["answered"]]
         precision = sum(ok for *_, ok in given) / max(1, len(given))

@@ -120,6 +120,39 @@ def test_model_says_no_answer_and_the_sources_do_not_either(llm_engine_factory):
     assert not answer.answered and answer.citations == []
 
 
+def test_no_answer_from_the_model_makes_the_engine_abstain(llm_engine_factory):
+    """The model's refusal stands: the extractive answer does not override it (the article has
+    "members of four small left-wing groups", which does not say how many members Labour has)."""
+    script = Script()  # replies NO_ANSWER
+    with fake_openai(script) as url:
+        answer = llm_engine_factory(url).ask("How many members does the Labour Party have?")
+        headline = llm_engine_factory(url).ask("why was Loach expelled?")
+    assert len(script.requests) == 2
+    assert not answer.answered and answer.citations == [] and answer.note == ""
+    assert not headline.answered and headline.citations == []  # even where quoting could have answered
+
+
+def test_a_fallback_that_abstains_claims_no_quoted_passages(llm_engine_factory):
+    with fake_openai(Script(reply=lambda _req: "I don't know [1].", delay=5)) as url:
+        answer = llm_engine_factory(url, timeout=1.0).ask("Which film won Loach the Palme d'Or?")
+    assert not answer.answered and answer.citations == []
+    assert answer.note == "" and "quoted passages" not in answer.text
+
+
+def test_backends_come_from_one_table_and_share_one_interface(settings, embedder):
+    from citebot.answerer import FallbackAnswerer, make_answerer
+    from citebot.llm import BACKENDS, VerifiedLLMAnswerer
+
+    assert set(BACKENDS) == {"openai", "llama_cpp"}
+    settings.answer.backend = "openai"
+    extractive = object()
+    answerer = make_answerer(settings, extractive, embedder)  # type: ignore[arg-type]
+    assert isinstance(answerer, FallbackAnswerer) and answerer.fallback is extractive
+    assert isinstance(answerer.primary, VerifiedLLMAnswerer)
+    settings.answer.backend = "extractive"
+    assert make_answerer(settings, extractive, embedder) is extractive  # type: ignore[arg-type]
+
+
 async def test_discord_reply_is_edited_as_the_stream_arrives(ingestor, embedder):
     import simcord
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLE
 
-from citebot.extractive import _depends_on_previous, expected_type, has_type
+from citebot.extractive import _depends_on_previous
 from citebot.retrieval import LexicalIndex, rrf
 from common.errors import ConfigError
 from common.settings import load
@@ -75,16 +75,6 @@ def test_lexical_index_ranks_and_ignores_unknown_terms():
     assert index.idf("unicorn") > index.idf("cat")
 
 
-def test_definition_questions_and_defining_sentences():
-    from citebot.extractive import defines, definition_subject
-
-    assert definition_subject("Who is Ken Loach?") == "Ken Loach"
-    assert definition_subject("why was Loach expelled?") is None
-    assert defines("Loach, 85, is best remembered for producing iconic British films.", "Ken Loach")
-    assert defines("Loach is a close ally of former leader Jeremy Corbyn, who opposed it.", "Jeremy Corbyn")
-    assert not defines("Lifelong socialist Ken Loach has decried a purge.", "Ken Loach")
-
-
 def test_titles_from_file_names():
     from ingest.loaders import title_from_name
 
@@ -92,11 +82,12 @@ def test_titles_from_file_names():
     assert title_from_name("---.md") == "Untitled"
 
 
-def test_expected_answer_types():
-    assert expected_type("When did he become leader?") == "date"
-    assert expected_type("How many Europeans have broadband?") == "number"
-    assert expected_type("Why was Loach expelled?") is None
-    assert has_type("since April 2020", "date") and not has_type("since the advent", "date")
+def test_evidence_knows_dates_numbers_and_causes():
+    from citebot.evidence import _CAUSE, _DATE, _NUMBER
+
+    assert _DATE.search("since April 2020") and not _DATE.search("since the advent")
+    assert _NUMBER.search("members of four small groups") and not _NUMBER.search("members of small groups")
+    assert _CAUSE.search("the reason for his expulsion centers on his refusal")
 
 
 @pytest.mark.parametrize(
