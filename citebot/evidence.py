@@ -151,9 +151,9 @@ def _matches(term: str, vocab: set[str]) -> bool:
     if decade:  # "60s" or "1960s" is found by any year of the decade
         century = decade.group(1) or "19"
         return any(re.fullmatch(rf"{century}{decade.group(2)}\d", v) for v in vocab)
-    if len(term) < 5:
+    if len(term) < 4:
         return False
-    return any(len(v) >= 5 and (v.startswith(term) or term.startswith(v)) for v in vocab)
+    return any(len(v) >= 4 and (v.startswith(term) or term.startswith(v)) for v in vocab)
 
 
 def _share(wanted: Sequence[str], found: set[str], weight: Callable[[str], float]) -> float:

@@ -152,8 +152,20 @@ def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> 
     return items, texts
 
 
+# Signs the weights must have: evidence that can only speak for an answer ("more similar",
+# "covers more") or only against one ("an anchor is missing").  SQuAD 2.0's unanswerable
+# questions were written to look like their paragraph, so unconstrained, a model learns that
+# a closer match means *less* likely to answer, which is wrong for anyone asking in earnest.
+POSITIVE = {
+    "s_cos", "s_cos_gap", "c_dense", "cov_sent", "cov_sent_gap", "cov_ctx", "cov_hist", "anc_sent", "anc_ctx",
+    "m_when", "m_num", "m_who", "m_where", "m_why", "cos_x_cov", "cos_x_anc",
+}  # fmt: skip
+NEGATIVE = {"miss_idf", "anc_any_missing", "neg_mismatch", "q_neg"}
+
+
 def fit(items: list[Item], c_value: float, features: tuple[str, ...] = FEATURES) -> DecisionModel:
-    from sklearn.linear_model import LogisticRegression
+    """Weighted logistic regression with sign constraints (L-BFGS-B), on standardised features."""
+    from scipy.optimize import minimize
 
     rows, ys, weights = [], [], []
     for item in items:
@@ -161,14 +173,34 @@ def fit(items: list[Item], c_value: float, features: tuple[str, ...] = FEATURES)
         for cand, y in zip(item.cands, item.labels, strict=True):
             rows.append([cand.features[f] for f in features])
             ys.append(y)
-            weights.append(w / max(1, len(item.cands)) * 10)
+            weights.append(w / max(1, len(item.cands)))
     x = np.asarray(rows, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    sw = np.asarray(weights) / np.mean(weights)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=c_value, max_iter=5000)
-    model.fit((x - mean) / scale, np.asarray(ys), sample_weight=np.asarray(weights))
-    return DecisionModel(features, mean, scale, model.coef_[0], float(model.intercept_[0]), 0.5, 0.8)
+    z = (x - mean) / scale
+    penalty = 1.0 / (2.0 * c_value * len(y))
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, bias = params[:-1], params[-1]
+        margin = z @ coef + bias
+        p = 1.0 / (1.0 + np.exp(-margin))
+        nll = np.logaddexp(0.0, margin) - y * margin
+        value = float(np.mean(sw * nll) + penalty * coef @ coef)
+        grad_margin = sw * (p - y) / len(y)
+        grad = np.append(z.T @ grad_margin + 2 * penalty * coef, grad_margin.sum())
+        return value, grad
+
+    bounds = [(0.0, None) if f in POSITIVE else (None, 0.0) if f in NEGATIVE else (None, None) for f in features] + [
+        (None, None)
+    ]
+    result = minimize(
+        loss, np.zeros(len(features) + 1), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 5000}
+    )
+    coef, bias = result.x[:-1], float(result.x[-1])
+    return DecisionModel(features, mean, scale, coef, bias, 0.5, 0.8)
 
 
 def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> list[tuple[Item, dict[str, Any], bool]]:
