@@ -170,9 +170,9 @@ def fit(items: list[Item], c_value: float, features: tuple[str, ...] = FEATURES)
     rows, ys, weights = [], [], []
     for item in items:
         w = 1.0 if item.set_name.startswith("dev_squad2") else ARTICLE_WEIGHT
-        for cand, y in zip(item.cands, item.labels, strict=True):
+        for cand, answers in zip(item.cands, item.labels, strict=True):
             rows.append([cand.features[f] for f in features])
-            ys.append(y)
+            ys.append(answers)
             weights.append(w / max(1, len(item.cands)))
     x = np.asarray(rows, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
