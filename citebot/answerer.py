@@ -18,7 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from citebot.models import Answer
+from citebot.models import Answer, UnverifiedReply
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ class Answerer(Protocol):
     """Anything that answers from evidence; ``on_text`` receives drafts of a streamed reply."""
 
     def answer(self, evidence: Evidence, on_text: Callable[[str], None] | None = None) -> Answer: ...
-
-
-class UnverifiedReply(Exception):
-    """A backend's reply had no sentence the cited passages support."""
 
 
 class FallbackAnswerer:

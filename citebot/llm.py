@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from citebot.answerer import FELL_BACK, TIMED_OUT, UNREACHABLE, UnverifiedReply
-from citebot.models import Answer, Citation
+from citebot.models import Answer, Citation, UnverifiedReply
 from citebot.retrieval import Hit
 from common.settings import LLMSettings
 from common.text import sentence_spans, terms
@@ -28,8 +27,6 @@ from index_store.embedding import Embedder
 
 if TYPE_CHECKING:
     from citebot.evidence import Evidence
-
-__all__ = ["BACKENDS", "FELL_BACK", "TIMED_OUT", "UNREACHABLE", "VerifiedLLMAnswerer"]
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,10 @@ from index_store.store import Chunk
 ABSTAIN_TEXT = "The sources I have do not answer that question."
 
 
+class UnverifiedReply(Exception):
+    """An answer backend's reply had no sentence the cited passages support."""
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int

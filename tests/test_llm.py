@@ -10,8 +10,8 @@ import pytest
 from conftest import ARTICLE
 from fake_openai import Script, fake_openai, passage_with
 
+from citebot.answerer import FELL_BACK, TIMED_OUT, UNREACHABLE
 from citebot.engine import Engine
-from citebot.llm import FELL_BACK, TIMED_OUT, UNREACHABLE
 
 REFUSAL = "Loach was expelled for his refusal to disown members of four small left-wing groups"
 
