@@ -17,6 +17,7 @@ from ingest.loaders import LoadedSource
 from ingest.writer import Outcome, Pending, Progress, Writer
 
 EXPORT_VERSION = 1
+_JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def export(writer: Writer, path: Path) -> int:
@@ -29,7 +30,10 @@ def export(writer: Writer, path: Path) -> int:
             row = r.to_json() | {"text": writer.store.registry.text(r.id) or ""}
             for key in ("status", "chunk_count"):
                 row.pop(key)
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            # json.dumps leaves U+0085, U+2028 and U+2029 raw, and str.splitlines() breaks on them:
+            # escape them so a backup is one source a line for any reader.
+            line = json.dumps(row, ensure_ascii=False)
+            out.write(line.translate(_JSON_LINE_BREAKS) + "\n")
     tmp.replace(path)
     return len(records)
 
@@ -38,7 +42,10 @@ def import_backup(writer: Writer, path: Path, progress: Progress | None = None) 
     """Add every source of a backup made by ``export``, keeping ids and provenance."""
     pending = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # split on "\n" only: JSON escapes it inside strings, but not every Unicode line break
+        lines = path.read_text(encoding="utf-8").split("\n")
+        if lines[-1] == "":
+            lines.pop()
         head = json.loads(lines[0]) if lines else {}
         if head.get("citebot_export") != EXPORT_VERSION:
             raise SourceError(f"{path}: not a citebot export (version {EXPORT_VERSION})")
