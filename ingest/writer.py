@@ -49,6 +49,7 @@ class Pending:
     origin: str
     added_by: str
     added_at: str | None = None  # kept when importing a backup
+    named: bool = False  # the id was given on purpose: it may replace a source of another origin
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Writer:
         for file, default_id in files:
             sid = validate_id(source_id or (id_prefix + default_id))
             loaded = load_file(file, self.settings.ingest.max_bytes)
-            pending.append(Pending(sid, loaded, str(file.resolve()), who))
+            pending.append(Pending(sid, loaded, str(file.resolve()), who, named=source_id is not None))
         return self.write(pending, progress=progress)
 
     def remove(self, source_id: str) -> Outcome:
@@ -123,6 +124,14 @@ class Writer:
         outcomes: list[Outcome] = []
         todo: list[tuple[Job, str]] = []
         seen_hash: dict[str, str] = {}
+        origins: dict[str, str] = {}
+        for item in pending:
+            if item.source_id in origins:
+                raise SourceError(
+                    f"two sources would get the id {item.source_id!r} ({origins[item.source_id]} and {item.origin}); "
+                    "nothing was written"
+                )
+            origins[item.source_id] = item.origin
         for item in pending:
             outcome, record = self._plan(item, seen_hash)
             if outcome is not None:
@@ -258,6 +267,11 @@ class Writer:
     def _plan(self, item: Pending, seen_hash: dict[str, str]) -> tuple[Outcome | None, SourceRecord | None]:
         digest = content_hash(item.loaded.text)
         existing = self.store.registry.get(item.source_id)
+        if existing and existing.origin != item.origin and not item.named:
+            raise SourceError(
+                f"the id {item.source_id!r} is already used by another source ({existing.origin}); "
+                "give this one another id, or name that id on purpose to replace it"
+            )
         if existing and existing.content_hash == digest and existing.status == READY:
             return Outcome(item.source_id, "unchanged", existing.chunk_count, existing.title), None
         twins = [r for r in self.store.registry.by_hash(digest) if r.id != item.source_id]

@@ -15,6 +15,11 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
+from conftest import ARTICLE
+from test_ingest import snapshot
+
+from common.errors import SourceError
 from common.settings import PROJECT_ROOT, load
 from ingest.cli import main as ingest_main
 from ingest.pipeline import Ingestor
@@ -83,3 +88,61 @@ def test_export_import_round_trips_every_unicode_line_break(ingestor, config_pat
     assert [o.status for o in third.import_backup(raw)] == ["added"] * len(LINE_BREAKS)
     third.store.close()
     assert_verified(tmp_path / "third" / "config.toml")
+
+
+# -- 2. two sources never share an id; an existing source is never silently replaced -----------
+ALIKE = ["A.txt", "a.txt", "名前.txt", "記事.txt", "😀.txt", "x..y.txt", "n" * 200 + ".txt", "N" * 200 + ".txt"]
+
+
+def test_file_names_that_slug_alike_get_distinct_stable_ids(ingestor, config_path, tmp_path):
+    folder = tmp_path / "alike"
+    folder.mkdir()
+    for i, name in enumerate(ALIKE):
+        (folder / name).write_text(f"Report {i}: the harbour handled {100 + i} ships this week.\n", encoding="utf-8")
+    outcomes = ingestor.add_path(folder)
+    assert [o.status for o in outcomes] == ["added"] * len(ALIKE)
+    ids = {o.source_id for o in outcomes}
+    assert len(ids) == len(ALIKE) and all(len(i) <= 160 for i in ids)
+    registry = ingestor.store.registry
+    assert registry.count() == len(ALIKE)
+    stored = {registry.text(sid) for sid in ids}
+    assert stored == {(folder / name).read_text(encoding="utf-8").strip() for name in ALIKE}
+    assert {"a", "x.y"} <= ids
+    assert [o.status for o in ingestor.add_path(folder)] == ["unchanged"] * len(ALIKE)  # the same ids again
+    assert_verified(config_path)
+
+
+def test_another_file_with_the_same_id_never_replaces_a_source(ingestor, config_path, tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, second = tmp_path / "one" / "note.txt", tmp_path / "two" / "Note.txt"
+    first.write_text("The first note is about ferries.\n", encoding="utf-8")
+    second.write_text("The second note is about trams.\n", encoding="utf-8")
+    ingestor.add_path(first)
+    before = snapshot(ingestor.store)
+    with pytest.raises(SourceError, match="'note' is already used by another source"):
+        ingestor.add_path(second)
+    assert snapshot(ingestor.store) == before
+    assert ingestor.store.registry.text("note") == "The first note is about ferries."
+    [outcome] = ingestor.add_path(second, source_id="note")  # naming the id on purpose replaces it
+    assert outcome.status == "replaced"
+    assert_verified(config_path)
+
+
+def test_backup_with_a_repeated_id_is_refused_whole(ingestor, config_path, tmp_path):
+    from ingest.chunking import content_hash
+
+    ingestor.add_path(ARTICLE)
+    before = snapshot(ingestor.store)
+    rows = [{"citebot_export": 1, "sources": 2}]
+    for text in ("Ferries sail at dawn.", "Trams run at night."):
+        rows.append(
+            {"id": "dup", "title": "Dup", "origin": "x", "content_hash": content_hash(text), "added_by": "cli"}
+            | {"added_at": "2026-01-01T00:00:00+00:00", "text": text}
+        )
+    backup = tmp_path / "dup.jsonl"
+    backup.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(SourceError, match="'dup'"):
+        ingestor.import_backup(backup)
+    assert snapshot(ingestor.store) == before
+    assert_verified(config_path)

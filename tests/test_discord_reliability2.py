@@ -1,0 +1,77 @@
+"""Issue #12 through the Discord layer (simcord drives the unmodified discord.py client)."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+from conftest import ARTICLE
+
+from bot.client import CitebotBot
+from bot.discord_app import build_bot
+
+pytestmark = pytest.mark.simcord(settle_timeout=120)
+
+
+@pytest.fixture
+def bot_settings(settings):
+    settings.bot.cooldown_seconds = 0
+    settings.bot.moderator_role = "Librarian"
+    return settings
+
+
+@pytest.fixture
+def simcord_bot(bot_settings, embedder) -> CitebotBot:
+    bot = build_bot(bot_settings, embedder=embedder)
+    bot.ingestor.add_path(ARTICLE)
+    return bot
+
+
+@pytest.fixture
+def world(simcord_env):
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("general")
+    mods = guild.create_text_channel("mods")
+    member = guild.add_member(simcord_env.create_user("alice"))
+    return simcord_env, guild, channel, mods, member
+
+
+async def moderator(env, bot: CitebotBot, guild):
+    role = guild.create_role("Librarian")
+    mod = guild.add_member(env.create_user("mo"), roles=[role])
+    [command] = [c for c in await bot.tree.fetch_commands() if c.name == "source"]
+    guild.set_command_permissions(command, {role: True})
+    return mod
+
+
+def embed_of(result) -> discord.Embed:
+    [embed] = result.response.embeds
+    return embed
+
+
+def verified(bot: CitebotBot) -> bool:
+    from ingest.cli import main as ingest_main
+
+    config = bot.settings.store_path.parent / "config.toml"
+    return ingest_main(["verify", "--check-only", "--config", str(config)]) == 0
+
+
+# -- 2. URL-derived ids ----------------------------------------------------------------------------
+async def test_urls_with_one_page_name_get_distinct_ids(world, simcord_bot, bot_settings):
+    from httpserver import Routes, serve
+
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    routes = Routes()
+    routes.page("/news/index.html", "<title>News</title><p>The news desk moved to the harbour.</p>")
+    routes.page("/sport/index.html", "<title>Sport</title><p>The sport desk moved to the stadium.</p>")
+    routes.page("/article.php?id=5", "<title>Five</title><p>Article five is about ferries.</p>")
+    routes.page("/article.php?id=6", "<title>Six</title><p>Article six is about trams.</p>")
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    with serve(routes) as base:
+        for path in routes.pages:
+            result = await mod.slash(channel, "source add", url=base + path)
+            await env.settle()
+            assert "Added" in result.response.content, result.response.content
+    ids = {r.id for r in simcord_bot.ingestor.store.registry.all()} - {"ken-loach-expelled"}
+    assert ids == {"news", "sport", "article-id-5", "article-id-6"}
+    assert verified(simcord_bot)
