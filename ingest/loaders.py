@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from common.errors import SourceError
@@ -108,31 +109,89 @@ def _text_title(text: str, kind: str) -> str | None:
     return None
 
 
-_BLOCK_TAGS = [
+_BLOCK_TAGS = frozenset({
     "p", "div", "section", "article", "li", "h1", "h2", "h3", "h4", "h5", "h6",
     "blockquote", "pre", "tr", "br", "td", "th", "dd", "dt", "figcaption", "header", "footer",
-]  # fmt: skip
+})  # fmt: skip
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "svg", "head", "nav"})
+_HEAD_TAGS = frozenset({"title", "meta", "link", "base", "style", "script", "noscript", "template"})
+_VOID_TAGS = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+})  # fmt: skip
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
-def _html_text(markup: str) -> tuple[str, str | None]:
-    from bs4 import BeautifulSoup
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML page in one pass over its tags, so time is linear in its size
+    whatever the nesting: no tree is built. Text inside script, style, head (but its title),
+    navigation, CDATA sections, and elements marked ``hidden`` or ``display: none`` is dropped."""
 
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head", "nav"]):
-        if tag.name == "head":
-            continue
-        tag.decompose()
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else None
-    if not title:
-        h1 = soup.find("h1")
-        title = h1.get_text(" ", strip=True) if h1 else None
-    for tag in soup(["head"]):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    raw = soup.get_text()
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.h1: list[str] = []
+        self._skip: str | None = None  # the tag whose content is being dropped
+        self._skip_depth = 0  # nesting of that same tag inside it
+        self._in_title = False
+        self._h1_state = 0  # 0 before the first h1, 1 inside it, 2 after it
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._skip == "head" and tag not in _HEAD_TAGS:
+            self._skip = None  # a body element ends an unclosed head, as in a browser
+        if tag == "title" and self._skip in (None, "head"):
+            self._in_title = True
+        if self._skip is not None:
+            if tag == self._skip:
+                self._skip_depth += 1
+            return
+        if tag in _VOID_TAGS:
+            if tag in _BLOCK_TAGS:
+                self.parts.append("\n\n")
+            return
+        hidden = any(
+            name == "hidden" or (name == "style" and value and _HIDDEN_STYLE.search(value)) for name, value in attrs
+        )
+        if tag in _SKIP_TAGS or hidden:
+            self._skip, self._skip_depth = tag, 1
+            return
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+        if tag == "h1" and self._h1_state == 0:
+            self._h1_state = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if self._skip is not None:
+            if tag == self._skip:
+                self._skip_depth -= 1
+                if self._skip_depth == 0:
+                    self._skip = None
+            return
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+        if tag == "h1" and self._h1_state == 1:
+            self._h1_state = 2
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif self._skip is None:
+            self.parts.append(data)
+            if self._h1_state == 1:
+                self.h1.append(data)
+
+
+def _html_text(markup: str, name: str) -> tuple[str, str | None]:
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # _markupbase asserts on some malformed declarations
+        raise SourceError(f"{name}: not readable HTML ({exc})") from None
+    title = " ".join("".join(parser.title).split()) or " ".join("".join(parser.h1).split()) or None
+    raw = "".join(parser.parts)
     paragraphs = [re.sub(r"\s+", " ", block).strip() for block in re.split(r"\n\s*\n", raw)]
     return "\n\n".join(p for p in paragraphs if p), title
 
@@ -167,7 +226,7 @@ def _markdown(data: bytes, name: str) -> tuple[str, str | None]:
 
 
 def _html(data: bytes, name: str) -> tuple[str, str | None]:
-    return _html_text(_decode(data, name))
+    return _html_text(_decode(data, name), name)
 
 
 # -- the kinds of source: one entry a kind ---------------------------------------

@@ -146,3 +146,51 @@ def test_backup_with_a_repeated_id_is_refused_whole(ingestor, config_path, tmp_p
         ingestor.import_backup(backup)
     assert snapshot(ingestor.store) == before
     assert_verified(config_path)
+
+
+# -- 3. HTML to text is linear; hidden text is never indexed -----------------------------------
+def test_hundred_thousand_nested_divs_are_handled_in_seconds(ingestor, config_path, tmp_path):
+    import time
+
+    from ingest.loaders import load_bytes
+
+    depth = 100_000
+    markup = "<html><body>" + "<div>" * depth + "<p>Deep inside sits one sentence.</p>" + "</div>" * depth
+    page = tmp_path / "deep.html"
+    page.write_text(markup + "</body></html>", encoding="utf-8")
+    assert page.stat().st_size > 1_100_000
+    ingestor.settings.ingest.max_bytes = 2_000_000
+    started = time.monotonic()
+    loaded = load_bytes(page.read_bytes(), "deep.html", "html", 2_000_000)
+    assert loaded.text == "Deep inside sits one sentence."
+    [outcome] = ingestor.add_path(page)
+    assert outcome.status == "added"
+    assert time.monotonic() - started < 10
+    assert_verified(config_path)
+
+
+def test_cdata_hidden_and_display_none_text_is_not_indexed():
+    from ingest.loaders import load_bytes
+
+    markup = (
+        "<html><head><title>Budget &amp; more</title><meta charset='utf-8'></head><body>"
+        "<h1>Budget</h1><p>The council passed the budget.</p>"
+        "<p><![CDATA[ cdata-secret ]]></p>"
+        "<div hidden><p>hidden-secret</p><div>still hidden-secret</div></div>"
+        "<section style='color: red; DISPLAY : none'>style-secret<br>more style-secret</section>"
+        "<span style='display:none'>span-secret</span><p>Library opens<br>on Monday.</p>"
+        "<noscript>noscript-secret</noscript><template>template-secret</template>"
+        "<script>var x = '</p>script-secret';</script><nav>nav-secret</nav>"
+        "<ul><li>First item</li><li>Second item</li></ul></body></html>"
+    )
+    loaded = load_bytes(markup.encode(), "budget.html", "html", 1_000_000)
+    assert "secret" not in loaded.text, loaded.text
+    assert loaded.title == "Budget & more"
+    assert loaded.text.split("\n\n") == [
+        "Budget",
+        "The council passed the budget.",
+        "Library opens",
+        "on Monday.",
+        "First item",
+        "Second item",
+    ]
