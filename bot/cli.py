@@ -70,10 +70,17 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("ask needs a question (or --batch FILE)")
     engine = _engine(settings)
     if args.batch is not None:
+        failed = 0
         for question in _batch_questions(args.batch):
-            answer = engine.conversation().ask(question)
+            try:
+                answer = engine.conversation().ask(question)
+            except Exception as exc:  # one question failing never loses the rest of the batch
+                log.exception("answering %r failed", question[:80])
+                failed += 1
+                print(json.dumps({"question": question, "error": _one_line(exc)}, ensure_ascii=False), flush=True)
+                continue
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        return 0
+        return 1 if failed else 0
     conversation = engine.conversation()
     for question in args.questions:
         answer = conversation.ask(question)
@@ -126,7 +133,15 @@ def _chat(settings: Settings) -> int:
             print(render_answer(conversation.ask(question)))
         except QuestionError as exc:
             print(f"error: {exc}")
+        except Exception as exc:  # keep the chat going; the log has the traceback
+            log.exception("answering %r failed", question[:80])
+            print(f"error: {_one_line(exc)}")
         print()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
 
 
 def _main_job(settings: Settings, discord_only: bool = False) -> int:

@@ -194,3 +194,29 @@ def test_cdata_hidden_and_display_none_text_is_not_indexed():
         "First item",
         "Second item",
     ]
+
+
+# -- 4. another process removing or replacing sources never crashes a running reader ------------
+def test_engine_survives_sources_removed_and_replaced_by_another_process(settings, embedder, config_path, tmp_path):
+    """As a running ``bot ask --batch`` or ``bot chat``: this process only reads, others write."""
+    from citebot.engine import Engine
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "ken-loach-expelled.txt").write_text(ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    note = folder / "ferry.txt"
+    note.write_text("The ferry to the island sails every morning at seven.\n", encoding="utf-8")
+    assert run("ingest", "add", str(folder), "--config", str(config_path)).returncode == 0
+    engine = Engine(settings, embedder=embedder)
+    assert "refus" in engine.ask("why was Loach expelled?").text  # the vector index is now in memory
+    removed = run("ingest", "remove", "ken-loach-expelled", "--config", str(config_path))
+    assert removed.returncode == 0, removed.stderr
+    note.write_text("The ferry to the island now sails every evening at nine.\n", encoding="utf-8")
+    replaced = run("ingest", "add", str(folder), "--config", str(config_path))
+    assert replaced.returncode == 0, replaced.stderr
+    for question in ("why was Loach expelled?", "When does the ferry sail?", "Who leads the Labour Party?"):
+        answer = engine.ask(question)
+        for c in answer.citations:
+            assert engine.store.registry.text(c.source)[c.start : c.end] == c.quote
+    assert "nine" in engine.ask("When does the ferry sail?").text
+    assert_verified(config_path)
