@@ -75,3 +75,59 @@ async def test_urls_with_one_page_name_get_distinct_ids(world, simcord_bot, bot_
     ids = {r.id for r in simcord_bot.ingestor.store.registry.all()} - {"ken-loach-expelled"}
     assert ids == {"news", "sport", "article-id-5", "article-id-6"}
     assert verified(simcord_bot)
+
+
+# -- 5. source text, titles and relayed questions are shown as text, never as markdown --------------
+MOORING = (
+    "# **Urgent** [login](https://phish.invalid/title)\n\n"
+    "To renew a mooring permit, [click here](https://phish.invalid/login) and pay the fee before May.\n\n"
+    "||The mooring fee rises to ninety pounds|| says the harbour office <@123456789012345678> @everyone.\n\n"
+    "# The harbour office opens at eight.\n"
+)
+
+
+def _unescaped(text: str, needle: str) -> bool:
+    """``needle`` (starting with a markdown character) appears without a backslash before it."""
+    return any(i == 0 or text[i - 1] != "\\" for i in _find_all(text, needle))
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    out, i = [], text.find(needle)
+    while i != -1:
+        out.append(i)
+        i = text.find(needle, i + 1)
+    return out
+
+
+async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world, simcord_bot, bot_settings, tmp_path):
+    env, _guild, channel, mods, alice = world
+    bot_settings.bot.moderators_channel = mods.id
+    page = tmp_path / "mooring.md"
+    page.write_text(MOORING, encoding="utf-8")
+    simcord_bot.ingestor.add_path(page)
+    result = await alice.slash(channel, "ask", question="How do I renew a mooring permit? **now**")
+    embed = embed_of(result)
+    sources = "\n".join(f.value for f in embed.fields)
+    passages = await alice.click(result.response.message, label="Show passages")
+    shown = [embed.title, embed.description, sources, passages.response.content]
+    assert "click here" in embed.description and "Urgent" in sources
+    for text in shown:
+        for needle in ("[click here](", "[login](", "**Urgent", "**now", "||"):
+            assert not _unescaped(text, needle), (needle, text)
+        if text is not embed.title:  # a title renders no mentions
+            assert "<@123456789012345678>" not in text and "@everyone" not in text
+    fee = await alice.slash(channel, "ask", question="How much is the mooring fee?")
+    fee_passages = await alice.click(fee.response.message, label="Show passages")
+    for text in (embed_of(fee).description, fee_passages.response.content):
+        assert "ninety" in text and not _unescaped(text, "||") and "<@123456789012345678>" not in text
+
+    await alice.slash(channel, "ask", question="Where is [free nitro](https://phish.invalid/nitro) ||today||?")
+    relayed = mods.last_message.content
+    assert "Unanswered" in relayed and "free nitro" in relayed
+    assert not _unescaped(relayed, "[free nitro](") and not _unescaped(relayed, "||")
+    click = await alice.click(fee.response.message, label="Not helpful")
+    await env.settle()
+    assert click.response.ephemeral
+    relayed = mods.last_message.content
+    assert "Not helpful" in relayed and "ninety" in relayed and not _unescaped(relayed, "||")
+    assert verified(simcord_bot)
