@@ -9,10 +9,13 @@ checked, so DNS cannot change its answer in between.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -106,7 +109,11 @@ def fetch(
     allow: Sequence[str] = (),
     resolver: Resolver = system_resolver,
 ) -> Fetched:
-    """GET ``url`` following at most five redirects, each hop checked before connecting."""
+    """GET ``url`` following at most five redirects, each hop checked before connecting.
+
+    ``timeout`` bounds the whole fetch (every hop's connect, headers and body together), not
+    each socket read: a server that sends one byte at a time cannot keep it going."""
+    deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -114,11 +121,18 @@ def fetch(
         host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = check_address(host, port, allow, resolver)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
         conn_cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        conn = conn_cls(host, address, port, timeout)
+        conn = conn_cls(host, address, port, left)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        expired = threading.Event()
+        watchdog = threading.Timer(left, _expire, args=(conn, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request("GET", path, headers={"User-Agent": "citebot/0.1", "Accept": ", ".join(ACCEPTED_TYPES)})
             response = conn.getresponse()
@@ -131,13 +145,27 @@ def fetch(
             if response.status != 200:
                 raise SourceError(f"{url}: the server answered HTTP {response.status}")
             kind = _kind(response.getheader("Content-Type", ""), url)
-            data = _read_capped(response, max_bytes, url)
+            data = _read_capped(response, max_bytes, url, expired)
+            if expired.is_set():
+                raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
             return Fetched(url=url, data=data, kind=kind)
         except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise SourceError(f"{url}: fetch timed out after {timeout:g} s") from None
             raise SourceError(f"{url}: fetch failed ({exc})") from None
         finally:
+            watchdog.cancel()
             conn.close()
     raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """At the deadline: shut the socket down, so whatever read is waiting on it returns now."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _kind(content_type: str, url: str) -> str:
@@ -147,11 +175,21 @@ def _kind(content_type: str, url: str) -> str:
     raise SourceError(f"{url}: unsupported content type {mime or '(none)'!r}")
 
 
-def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str, expired: threading.Event) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise SourceError(f"{url}: {int(declared):,} bytes is over the limit of {max_bytes:,} bytes")
-    data = response.read(max_bytes + 1)
+    pieces: list[bytes] = []
+    size = 0
+    while not expired.is_set():
+        piece = response.read1(65536) if size <= max_bytes else b""
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    data = b"".join(pieces)
     if len(data) > max_bytes:
         raise SourceError(f"{url}: over the limit of {max_bytes:,} bytes")
+    if not expired.is_set() and declared and declared.isdigit() and len(data) < int(declared):
+        raise SourceError(f"{url}: the body ended after {len(data):,} of its {int(declared):,} bytes (Content-Length)")
     return data

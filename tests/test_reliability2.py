@@ -220,3 +220,63 @@ def test_engine_survives_sources_removed_and_replaced_by_another_process(setting
             assert engine.store.registry.text(c.source)[c.start : c.end] == c.quote
     assert "nine" in engine.ask("When does the ferry sail?").text
     assert_verified(config_path)
+
+
+# -- 6. one deadline for a whole fetch; a short body is a failed fetch --------------------------
+class _Dripping:
+    """Handlers for a loopback server that answers slowly, or not with all it promised."""
+
+    @staticmethod
+    def handler(mode: str):  # type: ignore[no-untyped-def]
+        import time
+        from http.server import BaseHTTPRequestHandler
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if mode == "slow-headers":
+                    for ch in b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + b"X-Pad: " + b"a" * 100:
+                        self.wfile.write(bytes([ch]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                if mode == "short":
+                    self.wfile.write(b"Only forty bytes of the promised 1000.\n")
+                    self.close_connection = True
+                    return
+                for _ in range(100):  # one byte every 0.2 s: each read is quick, the whole is not
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        return Handler
+
+
+@pytest.mark.parametrize("mode", ["slow-body", "slow-headers"])
+def test_a_dripping_server_cannot_outlast_the_fetch_timeout(mode):
+    import time
+
+    from httpserver import on_loopback
+
+    from ingest.fetch import fetch
+
+    with on_loopback(_Dripping.handler(mode)) as base:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="timed out"):
+            fetch(f"{base}/slow.txt", max_bytes=100_000, timeout=1.0, allow=["127.0.0.1"])
+        assert time.monotonic() - started < 2.5
+
+
+def test_a_body_shorter_than_its_content_length_is_a_failed_fetch():
+    from httpserver import on_loopback
+
+    from ingest.fetch import fetch
+
+    with on_loopback(_Dripping.handler("short")) as base, pytest.raises(SourceError, match="Content-Length"):
+        fetch(f"{base}/short.txt", max_bytes=100_000, timeout=5, allow=["127.0.0.1"])
