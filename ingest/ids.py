@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 
 from common.errors import SourceError
 from ingest.loaders import SUPPORTED
+
+log = logging.getLogger(__name__)
 
 _ID_OK = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,159}$")
 
@@ -74,22 +77,31 @@ def validate_id(source_id: str) -> str:
     return source_id
 
 
-def discover(path: Path) -> list[tuple[Path, str]]:
-    """The supported files under ``path`` with the source id each gets."""
+def discover(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[tuple[Path, str]]:
+    """The supported files under ``path`` with the source id each gets.
+
+    A symlink that resolves outside the directory is never read (``passwd.txt -> /etc/passwd``);
+    such files are appended to ``skipped``, when given, with the id they would have had."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
     if path.is_file():
         return [(path, slugify(path.stem))]
     found = []
     taken: set[str] = set()
+    root = path.resolve()
     for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED):
         rel = file.relative_to(path).with_suffix("")
         sid = _fit_id("/".join(slugify(part) for part in rel.parts))
+        if not file.resolve().is_relative_to(root):
+            log.warning("skipping %s: a symlink to outside %s", file, path)
+            if skipped is not None:
+                skipped.append((file, sid))
+            continue
         if sid in taken:  # A.txt and a.txt: the later name gets a hash of its own path
             sid = _fit_id(f"{sid[:150]}-{_short_hash(rel.as_posix())}")
         taken.add(sid)
         found.append((file, sid))
-    if not found:
+    if not found and not skipped:
         raise SourceError(f"{path}: no supported files ({', '.join(sorted(SUPPORTED))})")
     return found
 

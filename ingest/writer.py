@@ -55,7 +55,7 @@ class Pending:
 @dataclass(frozen=True)
 class Outcome:
     source_id: str
-    status: str  # added | replaced | unchanged | duplicate | near-duplicate | removed | reindexed
+    status: str  # added | replaced | unchanged | duplicate | near-duplicate | removed | reindexed | skipped
     chunks: int
     title: str
     detail: str = ""
@@ -97,7 +97,8 @@ class Writer:
         Every file is read and checked before anything is written, so one bad
         file changes nothing.
         """
-        files = discover(path)
+        skipped: list[tuple[Path, str]] = []
+        files = discover(path, skipped)
         if source_id is not None and len(files) > 1:
             raise SourceError("--id names one source; it cannot be used with a directory")
         who = added_by or self.settings.ingest.added_by
@@ -106,7 +107,10 @@ class Writer:
             sid = validate_id(source_id or (id_prefix + default_id))
             loaded = load_file(file, self.settings.ingest.max_bytes)
             pending.append(Pending(sid, loaded, str(file.resolve()), who, named=source_id is not None))
-        return self.write(pending, progress=progress)
+        outside = "not read: a symlink to outside the directory"
+        return self.write(pending, progress=progress) + [
+            Outcome(id_prefix + sid, "skipped", 0, file.name, outside) for file, sid in skipped
+        ]
 
     def remove(self, source_id: str) -> Outcome:
         record = self.store.registry.get(source_id)

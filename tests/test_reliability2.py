@@ -280,3 +280,30 @@ def test_a_body_shorter_than_its_content_length_is_a_failed_fetch():
 
     with on_loopback(_Dripping.handler("short")) as base, pytest.raises(SourceError, match="Content-Length"):
         fetch(f"{base}/short.txt", max_bytes=100_000, timeout=5, allow=["127.0.0.1"])
+
+
+# -- 7. a directory ingest never follows a symlink out of the directory ---------------------------
+def test_symlinks_out_of_the_directory_are_skipped_and_reported(ingestor, config_path, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret password is swordfish\n", encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "more.txt").write_text("Another secret: the vault code is 1234.\n", encoding="utf-8")
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.txt").write_text("The library opens at nine.\n", encoding="utf-8")
+    (folder / "passwd.txt").symlink_to(secret)
+    (folder / "sub" / "escape.md").symlink_to(Path("..") / ".." / "secret.txt")
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    (folder / "inside.txt").symlink_to(folder / "sub" / ".." / "good.txt")
+    outcomes = {o.source_id: o for o in ingestor.add_path(folder)}
+    assert outcomes["good"].status == "added"
+    assert outcomes["passwd"].status == "skipped" and "outside" in outcomes["passwd"].detail
+    assert outcomes["sub/escape"].status == "skipped"
+    assert outcomes["inside"].status == "duplicate"  # a link inside the directory is read as usual
+    stored = " ".join(ingestor.store.registry.text(r.id) or "" for r in ingestor.store.registry.all())
+    assert "swordfish" not in stored and "vault" not in stored
+    assert_verified(config_path)
+    listed = run("ingest", "add", str(folder), "--config", str(config_path))
+    assert listed.returncode == 0, listed.stderr
+    assert "skipped: passwd" in listed.stdout and "outside the directory" in listed.stdout
