@@ -200,12 +200,19 @@ def _pdf_text(data: bytes, name: str) -> tuple[str, str | None]:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    reader = None
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
-    except (PyPdfError, ValueError, TypeError, KeyError, OSError) as exc:
-        raise SourceError(f"{name}: not a readable PDF ({exc})") from None
+    except RecursionError:
+        raise SourceError(f"{name}: not a readable PDF (nested too deeply)") from None
+    except Exception as exc:  # pypdf raises many kinds (DependencyError, OverflowError, ...): all one line
+        detail = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        if reader is not None and reader.is_encrypted:
+            raise SourceError(f"{name}: an encrypted PDF that cannot be read ({detail})") from None
+        kind = "" if isinstance(exc, PyPdfError) else f"{exc.__class__.__name__}: "
+        raise SourceError(f"{name}: not a readable PDF ({kind}{detail})") from None
     blocks = []
     for page in pages:
         for block in re.split(r"\n\s*\n", page):

@@ -307,3 +307,35 @@ def test_symlinks_out_of_the_directory_are_skipped_and_reported(ingestor, config
     listed = run("ingest", "add", str(folder), "--config", str(config_path))
     assert listed.returncode == 0, listed.stderr
     assert "skipped: passwd" in listed.stdout and "outside the directory" in listed.stdout
+
+
+# -- 8. every PDF parser failure is a one-line source error ------------------------------------
+def _aes_encrypted_pdf() -> bytes:
+    """A PDF encrypted with AES (its /Encrypt dictionary says AESV2), made without a crypto library."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Title": "Locked minutes"})
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    aes = b"/V 4\n/R 4\n/Length 128\n/CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >>\n/StmF /StdCF\n"
+    data = out.getvalue().replace(b"/V 2\n/R 3\n/Length 128\n", aes + b"/StrF /StdCF\n")
+    assert b"/AESV2" in data
+    return data
+
+
+def test_aes_encrypted_pdf_is_a_one_line_error(ingestor, config_path, tmp_path):
+    ingestor.add_path(ARTICLE)
+    before = snapshot(ingestor.store)
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(_aes_encrypted_pdf())
+    with pytest.raises(SourceError, match=r"locked\.pdf: .*(encrypted|readable)"):
+        ingestor.add_path(locked)
+    assert snapshot(ingestor.store) == before
+    out = run("ingest", "add", str(locked), "--config", str(config_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    [error] = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: locked.pdf: an encrypted PDF")
+    assert_verified(config_path)
