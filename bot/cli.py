@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -53,13 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, QuestionError, StaleIndexError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as exc:  # the registry damaged past what opening it checks
+        from index_store.sqlite_registry import damaged_registry
+
+        print(f"error: {damaged_registry(load(args.config).store_path / 'registry.sqlite3', exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     from citebot.engine import Engine
+    from index_store.store import check_exists
 
+    check_exists(settings)  # a mistyped store.path must not answer from a new, empty store
     return Engine(settings)
 
 
@@ -68,10 +76,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch is None and not args.questions:
         raise UsageError("ask needs a question (or --batch FILE)")
+    questions = _batch_questions(args.batch) if args.batch is not None else []  # before loading anything
     engine = _engine(settings)
     if args.batch is not None:
         failed = 0
-        for question in _batch_questions(args.batch):
+        for question in questions:
             try:
                 answer = engine.conversation().ask(question)
             except Exception as exc:  # one question failing never loses the rest of the batch

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from common.errors import StoreError
 from common.settings import Settings, StoreSettings
 from index_store.chroma import chroma_client, open_collection
 from index_store.chroma_registry import ChromaRegistry
@@ -94,8 +95,29 @@ def collection_name(settings: Settings) -> str:
 _NOTHING: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
 
 
+def check_exists(settings: Settings, *, must_exist: bool = True) -> None:
+    """A store that is not there (a mistyped store.path, for a command that only reads) or whose
+    registry was deleted is an error, never a new empty store that answers nothing."""
+    if settings.store.mode == "server":
+        return
+    root = settings.store_path
+    if (root / "registry.sqlite3").is_file() or not ((must_exist and not root.exists()) or (root / "chroma").exists()):
+        return
+    if (root / "chroma").exists():
+        raise StoreError(
+            f"the source registry {root / 'registry.sqlite3'} is missing; restore the store from a backup: "
+            f"move {root} aside, then run python -m ingest import BACKUP_FILE"
+        )
+    raise StoreError(f"no store at {root} (check store.path in the config); python -m ingest add creates one")
+
+
 class Store:
-    """Registry and vector index of one configuration."""
+    """Registry and vector index of one configuration.
+
+    An embedded store whose index cannot be opened, or whose registry lists no sources beside
+    an index that holds chunks (a deleted or emptied registry), is a ``StoreError`` naming the
+    file and the way to recover, unless ``accept_empty_registry``.
+    """
 
     def __init__(
         self,
@@ -105,25 +127,50 @@ class Store:
         collection: str,
         embedding_model: str,
         read_only: bool = False,
+        accept_empty_registry: bool = False,
     ) -> None:
         self.config = config
         self.path = path
         self.collection_name = collection
         self.read_only = read_only
-        self._client = chroma_client(config, path, read_only)
+        self._meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
         self.registry: Registry
         if config.mode == "server":
+            self._client = chroma_client(config, path, read_only)
             self.registry = ChromaRegistry(self._client, f"{config.collection_prefix}-registry", read_only=read_only)
+            self.collection = open_collection(self._client, collection, self._meta, read_only)
         else:
             self.registry = SqliteRegistry(path / "registry.sqlite3", read_only=read_only)
-        self._meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
-        self.collection = open_collection(self._client, collection, self._meta, read_only)
+            self._open_embedded(accept_empty_registry)
         self._vectors: ChromaVectorStore | None = None
         if not read_only and self.registry.get_meta("collection") is None:
             self.mark_collection_current()
 
+    def _open_embedded(self, accept_empty_registry: bool) -> None:
+        try:
+            self._client = chroma_client(self.config, self.path, self.read_only)
+            self.collection = open_collection(self._client, self.collection_name, self._meta, self.read_only)
+        except Exception as exc:  # chromadb raises its own errors (InternalError, ...) for a damaged file
+            self.registry.close()
+            index = self.path / "chroma"
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
+            raise StoreError(
+                f"the vector index {index / 'chroma.sqlite3'} cannot be opened ({first}); the registry keeps "
+                f"every source's text, so move {index} aside and run python -m ingest verify to rebuild it"
+            ) from None
+        if not accept_empty_registry and self.registry.count() == 0 and (chunks := self.count()) > 0:
+            self.registry.close()
+            raise StoreError(
+                f"the source registry {self.path / 'registry.sqlite3'} lists no sources but the index "
+                f"holds {chunks:,} chunks: the registry was deleted or emptied. Restore the store from a backup "
+                f"(move {self.path} aside, then python -m ingest import BACKUP_FILE), or, to drop "
+                "those chunks, run python -m ingest verify --accept-empty-registry"
+            )
+
     @classmethod
-    def from_settings(cls, settings: Settings, *, read_only: bool = False) -> Store:
+    def from_settings(
+        cls, settings: Settings, *, read_only: bool = False, accept_empty_registry: bool = False
+    ) -> Store:
         """The store a configuration describes (its collection name encodes model and chunking)."""
         return cls(
             settings.store,
@@ -131,6 +178,7 @@ class Store:
             collection=collection_name(settings),
             embedding_model=settings.embedding.model,
             read_only=read_only,
+            accept_empty_registry=accept_empty_registry,
         )
 
     def _refresh(self) -> bool:

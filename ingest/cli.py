@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,8 +14,9 @@ from pathlib import Path
 from common.errors import UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
-from index_store.lock import writer_lock
-from index_store.store import Store
+from index_store.lock import StoreLock, writer_lock
+from index_store.sqlite_registry import damaged_registry
+from index_store.store import Store, check_exists
 from ingest.ids import discover
 from ingest.pipeline import Ingestor, Outcome
 from ingest.sources import Sources, is_url
@@ -47,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reindex", parents=[common], help="re-chunk and re-embed every source from its stored text")
     verify = sub.add_parser("verify", parents=[common], help="check registry and index agree; repair what differs")
     verify.add_argument("--check-only", action="store_true", help="report without repairing")
+    verify.add_argument(
+        "--accept-empty-registry",
+        action="store_true",
+        help="repair even when the registry lists no sources (deletes every chunk in the index)",
+    )
     exp = sub.add_parser("export", parents=[common], help="write every source (metadata and text) to FILE")
     exp.add_argument("file", type=Path)
     imp = sub.add_parser("import", parents=[common], help="add every source of a FILE made by export")
@@ -63,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         _fail(str(exc), args.json)
         return 2
+    except sqlite3.DatabaseError as exc:  # the registry damaged past what opening it checks
+        _fail(damaged_registry(load(args.config).store_path / "registry.sqlite3", exc), args.json)
+        return 2
     except KeyboardInterrupt:
         _fail("interrupted; sources already marked ready are kept, the rest are finished on the next run", args.json)
         return 130
@@ -72,10 +82,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     read_only = args.command in ("list", "export") or (args.command == "verify" and args.check_only)
     purpose = f"python -m ingest {args.command}"
     lock = None if read_only else writer_lock(settings.store, settings.store_path, purpose)
-    if lock is not None:
-        lock.acquire()
-    # Read-only commands open the store read-only: they create and write nothing.
-    ingestor = Ingestor(settings, store=Store.from_settings(settings, read_only=read_only))
+    ingestor = _open(args, settings, lock, read_only)
     try:
         if args.command == "list":
             return _list(ingestor, args.json)
@@ -102,6 +109,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ingestor.store.close()
         if lock is not None:
             lock.release()
+
+
+def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, read_only: bool) -> Ingestor:
+    """The store, checked: missing or damaged is a StoreError, never a new empty store.
+
+    Read-only commands open the store read-only: they create and write nothing."""
+    accept_empty = getattr(args, "accept_empty_registry", False)
+    if not accept_empty:
+        check_exists(settings, must_exist=read_only)
+    if lock is not None:
+        lock.acquire()
+    try:
+        store = Store.from_settings(settings, read_only=read_only, accept_empty_registry=accept_empty)
+        return Ingestor(settings, store=store)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
 
 
 def _add(args: argparse.Namespace, sources: Sources, who: str) -> int:

@@ -339,3 +339,82 @@ def test_aes_encrypted_pdf_is_a_one_line_error(ingestor, config_path, tmp_path):
     [error] = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert error.startswith("error: locked.pdf: an encrypted PDF")
     assert_verified(config_path)
+
+
+# -- 9. a damaged or missing store is one clear line, and never emptied -------------------------------
+def _error_line(out: subprocess.CompletedProcess[str]) -> str:
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("error:")]
+    return line
+
+
+def test_damaged_registry_or_index_is_one_clear_line(config_path, tmp_path):
+    import os
+    import shutil
+
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    store = tmp_path / "store"
+
+    def variant(name: str) -> tuple[Path, Path]:
+        shutil.copytree(store, tmp_path / name / "store")
+        config = tmp_path / name / "config.toml"
+        config.write_text('[store]\npath = "store"\n', encoding="utf-8")
+        return config, tmp_path / name / "store"
+
+    truncated, root = variant("truncated")
+    os.truncate(root / "registry.sqlite3", 8192)
+    garbage, root = variant("garbage")
+    (root / "registry.sqlite3").write_bytes(os.urandom(24576))
+    for config in (truncated, garbage):
+        for command in (("ingest", "list"), ("ingest", "verify"), ("bot", "ask", "why was Loach expelled?")):
+            line = _error_line(run(*command, "--config", str(config)))
+            assert "registry.sqlite3 is damaged" in line and "ingest import" in line
+
+    bad_index, root = variant("bad-index")
+    with (root / "chroma" / "chroma.sqlite3").open("r+b") as f:
+        f.write(b"this is not SQLite")
+    for command in (("ingest", "list"), ("bot", "ask", "why was Loach expelled?")):
+        line = _error_line(run(*command, "--config", str(bad_index)))
+        assert "chroma.sqlite3 cannot be opened" in line and "ingest verify" in line
+    shutil.rmtree(root / "chroma")  # the recovery the message gives: rebuild the vectors from the registry
+    rebuilt = run("ingest", "verify", "--config", str(bad_index))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert_verified(bad_index)
+    assert_verified(config_path)
+
+
+def test_deleted_or_emptied_registry_never_empties_the_index(config_path, tmp_path):
+    import shutil
+    import sqlite3
+
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    registry = tmp_path / "store" / "registry.sqlite3"
+    kept = tmp_path / "registry.kept"
+    shutil.copy(registry, kept)
+    registry.unlink()
+    for command in (("bot", "ask", "why was Loach expelled?"), ("ingest", "list"), ("ingest", "verify")):
+        assert "registry.sqlite3 is missing" in _error_line(run(*command, "--config", str(config_path)))
+    shutil.copy(kept, registry)
+    con = sqlite3.connect(registry)
+    con.execute("DELETE FROM sources")
+    con.commit()
+    con.close()
+    for command in (("bot", "ask", "why was Loach expelled?"), ("ingest", "verify"), ("ingest", "add", str(ARTICLE))):
+        line = _error_line(run(*command, "--config", str(config_path)))
+        assert "lists no sources but the index holds 12 chunks" in line and "ingest import" in line
+    shutil.copy(kept, registry)  # nothing was deleted meanwhile: the old registry fits the index again
+    assert_verified(config_path)
+    con = sqlite3.connect(registry)
+    con.execute("DELETE FROM sources")
+    con.commit()
+    con.close()
+    told = run("ingest", "verify", "--accept-empty-registry", "--config", str(config_path))
+    assert told.returncode == 0 and "repaired" in told.stdout
+    assert assert_verified(config_path)["chunks"] == 0
+
+
+def test_a_mistyped_store_path_is_not_a_new_empty_store(config_path, tmp_path):
+    config_path.write_text('[store]\npath = "stroe"\n', encoding="utf-8")
+    for command in (("ingest", "list"), ("ingest", "export", str(tmp_path / "b.jsonl")), ("bot", "ask", "Who?")):
+        assert "no store at" in _error_line(run(*command, "--config", str(config_path)))
+    assert not (tmp_path / "stroe").exists()
