@@ -40,24 +40,45 @@ def system_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise SourceError(f"cannot resolve {host}: {exc.strerror}") from None
+    except UnicodeError:  # an over-long or empty label: IDNA cannot encode it
+        raise SourceError(f"not a valid host name: {host[:200]}") from None
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str, allow: Sequence[str]) -> bool:
+def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str, port: int, allow: Sequence[str]) -> bool:
+    """Allowlist entries are a host name, an address or a network, each optionally with a port
+    (``127.0.0.1:8080``, ``[::1]:8080``, ``intranet.example:443``); without one, any port."""
     for entry in allow:
-        if entry.lower() == host.lower():
+        name, entry_port = _split_port(entry.strip().lower())
+        if entry_port is not None and entry_port != port:
+            continue
+        if name == host.lower():
             return True
         try:
-            if ip in ipaddress.ip_network(entry, strict=False):
+            if ip in ipaddress.ip_network(name, strict=False):
                 return True
         except ValueError:
             continue
     return False
 
 
+def _split_port(entry: str) -> tuple[str, int | None]:
+    if entry.startswith("["):
+        inner, _, rest = entry[1:].partition("]")
+        return inner, int(rest[1:]) if rest[:1] == ":" and rest[1:].isdigit() else None
+    name, sep, port = entry.rpartition(":")
+    if sep and ":" not in name and port.isdigit():
+        return name, int(port)
+    return entry, None
+
+
 def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return is_public(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:  # 2002::/16 embeds an IPv4
+        return is_public(ip.sixtofour)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.teredo is not None:  # server and (obfuscated) client
+        return all(is_public(v4) for v4 in ip.teredo) and not ip.is_private
     return not (
         ip.is_private
         or ip.is_loopback
@@ -77,7 +98,7 @@ def check_address(host: str, port: int, allow: Sequence[str], resolver: Resolver
         raise SourceError(f"cannot resolve {host}")
     for raw in addresses:
         ip = ipaddress.ip_address(raw.split("%")[0])
-        if not is_public(ip) and not _allowed(ip, host, allow):
+        if not is_public(ip) and not _allowed(ip, host, port, allow):
             raise SourceError(f"refusing to fetch {host}: it resolves to a non-public address ({ip})")
     return addresses[0]
 
@@ -115,11 +136,14 @@ def fetch(
     each socket read: a server that sends one byte at a time cannot keep it going."""
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:  # http://[oops/, a port out of range or not a number
+            raise SourceError(f"not a valid URL ({exc}): {url[:200]}") from None
+        if parts.scheme not in ("http", "https") or not host:
             raise SourceError(f"not an http(s) URL: {url[:200]}")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         address = check_address(host, port, allow, resolver)
         left = deadline - time.monotonic()
         if left <= 0:

@@ -131,3 +131,17 @@ async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world,
     relayed = mods.last_message.content
     assert "Not helpful" in relayed and "ninety" in relayed and not _unescaped(relayed, "||")
     assert verified(simcord_bot)
+
+
+# -- 10. a malformed URL gets an answer, not "Fetching ..." forever ---------------------------------
+@pytest.mark.parametrize("url", ["http://[oops/", "http://example.com:99999/", "http://" + "a" * 64 + ".example/"])
+async def test_malformed_url_is_a_clear_reply(world, simcord_bot, url):
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    before = simcord_bot.ingestor.store.registry.count()
+    result = await mod.slash(channel, "source add", url=url)
+    await env.settle()
+    reply = result.response.content
+    assert "Could not add the source" in reply and "not a valid" in reply, reply
+    assert simcord_bot.ingestor.store.registry.count() == before
+    assert verified(simcord_bot)

@@ -418,3 +418,53 @@ def test_a_mistyped_store_path_is_not_a_new_empty_store(config_path, tmp_path):
     for command in (("ingest", "list"), ("ingest", "export", str(tmp_path / "b.jsonl")), ("bot", "ask", "Who?")):
         assert "no store at" in _error_line(run(*command, "--config", str(config_path)))
     assert not (tmp_path / "stroe").exists()
+
+
+# -- 10. malformed URLs are user errors; the allowlist can name ports; embedded IPv4 is checked ------
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[oops/", "not a valid URL"),
+        ("http://example.com:99999/a.html", "not a valid URL"),
+        ("http://example.com:port/a.html", "not a valid URL"),
+        ("http://" + "a" * 64 + ".example/a.html", "not a valid host name"),
+        ("http://a..example/a.html", "not a valid host name"),
+    ],
+)
+def test_malformed_urls_are_source_errors(url, message):
+    from ingest.fetch import fetch
+
+    with pytest.raises(SourceError, match=message):
+        fetch(url, max_bytes=1000, timeout=2)
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:7f00:1::1", "2002:a9fe:a9fe::1", "2002:c0a8:0101::", "2001:0:4136:e378:8000:63bf:80ff:fffe"]
+)
+def test_ipv6_forms_embedding_an_internal_ipv4_are_refused(address):
+    from ingest.fetch import fetch
+
+    with pytest.raises(SourceError, match="non-public address"):
+        fetch("http://six.example/a.html", max_bytes=1000, timeout=2, resolver=lambda _h, _p: [address])
+
+
+def test_allowlisted_host_port_does_not_open_the_hosts_other_ports():
+    from httpserver import Routes, serve
+
+    from ingest.fetch import fetch
+
+    inner, outer = Routes(), Routes()
+    inner.page("/admin.txt", "internal admin page", "text/plain")
+    with serve(inner) as inner_base, serve(outer) as outer_base:
+        outer.page("/a.txt", "The allowed page.", "text/plain")
+        outer.redirect("/hop", f"{inner_base}/admin.txt")
+        outer_port = outer_base.rsplit(":", 1)[1]
+        allow = [f"127.0.0.1:{outer_port}"]
+        assert fetch(f"{outer_base}/a.txt", max_bytes=1000, timeout=5, allow=allow).data == b"The allowed page."
+        with pytest.raises(SourceError, match="non-public address"):
+            fetch(f"{outer_base}/hop", max_bytes=1000, timeout=5, allow=allow)
+        with pytest.raises(SourceError, match="non-public address"):
+            fetch(f"{inner_base}/admin.txt", max_bytes=1000, timeout=5, allow=allow)
+        assert inner.hits == []
+        # a host without a port still allows each of its ports
+        assert fetch(f"{outer_base}/hop", max_bytes=1000, timeout=5, allow=["127.0.0.1"]).data == b"internal admin page"
