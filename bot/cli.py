@@ -73,25 +73,17 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render import render_answer
+    from citebot.engine import QuestionError
 
     if args.batch is None and not args.questions:
         raise UsageError("ask needs a question (or --batch FILE)")
-    questions = _batch_questions(args.batch) if args.batch is not None else []  # before loading anything
-    engine = _engine(settings)
     if args.batch is not None:
-        failed = 0
-        for question in questions:
-            try:
-                answer = engine.conversation().ask(question)
-            except Exception as exc:  # one question failing never loses the rest of the batch
-                log.exception("answering %r failed", question[:80])
-                failed += 1
-                print(json.dumps({"question": question, "error": _one_line(exc)}, ensure_ascii=False), flush=True)
-                continue
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        return 1 if failed else 0
+        return _ask_batch(args.batch, settings)
+    engine = _engine(settings)
     conversation = engine.conversation()
     for question in args.questions:
+        if not _has_words(question):
+            raise QuestionError(f"{question!r} is not a question: ask in words")
         answer = conversation.ask(question)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
@@ -103,23 +95,72 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _batch_questions(path: Path) -> list[str]:
+def _ask_batch(path: Path, settings: Settings) -> int:
+    """Answer every good line of a batch file; each bad line is an error row with its number."""
+    from citebot.engine import QuestionError
+
+    questions = _batch_questions(path)  # before loading anything
+    if questions and all(problem for _, _, problem in questions):
+        # not one question in it: the wrong file, not a batch with a few bad lines
+        for number, _, problem in questions:
+            print(f"error: {path}:{number}: {problem}", file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    failed = 0
+    for number, question, problem in questions:
+        if problem is None:
+            try:
+                answer = engine.conversation().ask(question)
+            except QuestionError as exc:
+                problem = str(exc)
+            except Exception as exc:  # one question failing never loses the rest of the batch
+                log.exception("answering line %d failed", number)
+                problem = _one_line(exc)
+            else:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+                continue
+        failed += 1
+        print(f"error: {path}:{number}: {problem}", file=sys.stderr)
+        print(json.dumps({"line": number, "question": question, "error": problem}, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
+
+
+def _has_words(question: str) -> bool:
+    """A question with no letters or digits ('???') has nothing to search for; as a follow-up
+    it would only repeat the previous answer."""
+    return any(ch.isalnum() for ch in question)
+
+
+def _batch_questions(path: Path) -> list[tuple[int, str, str | None]]:
+    """Each non-blank line: its number, the question, and what is wrong with it (or None)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read batch file {path}: {exc}") from None
-    questions = []
-    for number, line in enumerate(lines, start=1):
-        line = line.strip()
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read batch file {path}: {exc.strerror or exc}") from None
+    questions: list[tuple[int, str, str | None]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", "replace").strip()
+            questions.append((number, text, f"not valid UTF-8 (bad byte at offset {exc.start})"))
+            continue
         if not line:
             continue
-        if line.startswith("{"):
-            try:
-                questions.append(str(json.loads(line)["q"]))
-            except (ValueError, KeyError, TypeError):
-                raise UsageError(f"{path}:{number}: a JSON line needs a 'q' field") from None
+        if not line.startswith("{"):
+            questions.append((number, line, None if _has_words(line) else "not a question: ask in words"))
+            continue
+        try:
+            question = json.loads(line)["q"]
+        except (ValueError, KeyError, TypeError):
+            questions.append((number, line, "a JSON line needs a 'q' field"))
+            continue
+        if not isinstance(question, str):
+            questions.append((number, line, f"'q' must be a string, not {json.dumps(question)}"))
+        elif question.strip() and not _has_words(question):
+            questions.append((number, question, "not a question: ask in words"))
         else:
-            questions.append(line)
+            questions.append((number, question, None))
     return questions
 
 
@@ -138,6 +179,10 @@ def _chat(settings: Settings) -> int:
             return 0
         if not question:
             return 0
+        if not _has_words(question):
+            print("error: that is not a question; ask in words")
+            print()
+            continue
         try:
             print(render_answer(conversation.ask(question)))
         except QuestionError as exc:

@@ -468,3 +468,44 @@ def test_allowlisted_host_port_does_not_open_the_hosts_other_ports():
         assert inner.hits == []
         # a host without a port still allows each of its ports
         assert fetch(f"{outer_base}/hop", max_bytes=1000, timeout=5, allow=["127.0.0.1"]).data == b"internal admin page"
+
+
+# -- 11. a batch answers every good line and names each bad one; chat never repeats itself ------------
+def test_batch_reports_bad_lines_by_number_and_answers_the_rest(config_path, tmp_path):
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    batch = tmp_path / "qs.jsonl"
+    lines = [
+        b'{"q": "why was Loach expelled?"}',
+        b'{"q": ""}',
+        b"why " * 200,
+        b'{"q": null}',
+        b"Who is \xff Loach?",
+        b"Who leads the Labour Party?",
+        b'{"q": 5}',
+        b"{not json",
+        b"",
+        b"When did he become leader?",
+    ]
+    batch.write_bytes(b"\n".join(lines) + b"\n")
+    out = run("bot", "ask", "--batch", str(batch), "--config", str(config_path))
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    errors = {row["line"]: row["error"] for row in rows if "error" in row}
+    assert sorted(errors) == [2, 3, 4, 5, 7, 8]
+    assert "empty" in errors[2] and "limit" in errors[3] and "UTF-8" in errors[5] and "'q'" in errors[4]
+    answered = [row for row in rows if "error" not in row]
+    assert [r["question"] for r in answered] == [
+        "why was Loach expelled?",
+        "Who leads the Labour Party?",
+        "When did he become leader?",
+    ]
+    assert "None" not in out.stdout and answered[0]["answered"]
+
+
+def test_chat_refuses_a_question_without_words_instead_of_repeating_itself(config_path):
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    out = run("bot", "chat", "--config", str(config_path), stdin="why was Loach expelled?\n???\n...\n\n")
+    assert out.returncode == 0, out.stderr
+    _greeting, first, *rest = out.stdout.split("\n? ")
+    assert "refus" in first
+    assert len(rest) == 3 and all("refus" not in r and "error:" in r for r in rest[:2]), out.stdout
