@@ -72,7 +72,7 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.render import render_answer
+    from bot.render import printable, render_answer
     from citebot.engine import QuestionError
 
     if args.batch is None and not args.questions:
@@ -86,10 +86,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             raise QuestionError(f"{question!r} is not a question: ask in words")
         answer = conversation.ask(question)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            print(_json(answer.to_json()), flush=True)
         else:
             if len(args.questions) > 1:
-                print(f"> {question}")
+                print(printable(f"> {question}"))
             print(render_answer(answer))
             print()
     return 0
@@ -117,12 +117,21 @@ def _ask_batch(path: Path, settings: Settings) -> int:
                 log.exception("answering line %d failed", number)
                 problem = _one_line(exc)
             else:
-                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+                print(_json(answer.to_json()), flush=True)
                 continue
         failed += 1
         print(f"error: {path}:{number}: {problem}", file=sys.stderr)
-        print(json.dumps({"line": number, "question": question, "error": problem}, ensure_ascii=False), flush=True)
+        print(_json({"line": number, "question": question, "error": problem}), flush=True)
     return 1 if failed else 0
+
+
+def _json(row: dict[str, object]) -> str:
+    """One JSON line; C1 controls (which json.dumps leaves raw) are escaped too, so no quoted
+    text can drive a terminal, and the U+2028/U+2029 line breaks are escaped."""
+    return json.dumps(row, ensure_ascii=False).translate(_JSON_ESCAPES)
+
+
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
 
 
 def _has_words(question: str) -> bool:

@@ -180,7 +180,8 @@ def _list(ingestor: Ingestor, as_json: bool) -> int:
         print("no sources")
     for r in records:
         flag = "" if r.status == "ready" else f" [{r.status}]"
-        print(f"{r.id}\t{r.chunk_count} chunks\t{r.added_at}\t{r.added_by}\t{r.title}{flag}")
+        line = f"{r.id}\t{r.chunk_count} chunks\t{r.added_at}\t{r.added_by}\t{r.title}{flag}"
+        print("".join(ch for ch in line if ch == "\t" or ch.isprintable()))  # no terminal escapes
     return 0
 
 

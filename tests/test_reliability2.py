@@ -509,3 +509,27 @@ def test_chat_refuses_a_question_without_words_instead_of_repeating_itself(confi
     _greeting, first, *rest = out.stdout.split("\n? ")
     assert "refus" in first
     assert len(rest) == 3 and all("refus" not in r and "error:" in r for r in rest[:2]), out.stdout
+
+
+# -- 12. source text never drives the terminal ----------------------------------------------------------
+def test_escape_sequences_in_sources_are_not_printed(config_path, tmp_path):
+    note = tmp_path / "signals.txt"
+    filler = " The signal box stood beside the old railway line for many years before the town grew." * 12
+    note.write_text(
+        "Signal \x1b]0;pwned\x07 box \x1b[2J\x1b[31mred\x1b[0m news \x9b31m\n\n"
+        f"The signal box \x1b[2J opened in \x1b[31m1901\x1b[0m and closed in 1966.{filler}\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", "add", str(note), "--config", str(config_path)).returncode == 0
+    for command in (
+        ("bot", "ask", "When did the signal box open?"),
+        ("bot", "ask", "--json", "When did the signal box open?"),
+        ("ingest", "list"),
+    ):
+        out = run(*command, "--config", str(config_path))
+        assert out.returncode == 0, out.stderr
+        assert not any(ch in out.stdout for ch in "\x1b\x07\x9b"), repr(out.stdout)
+    assert "1901" in out.stdout or "Signal" in out.stdout
+    chat = run("bot", "chat", "--config", str(config_path), stdin="When did the signal box open?\n\n")
+    assert "1901" in chat.stdout and not any(ch in chat.stdout for ch in "\x1b\x07\x9b"), repr(chat.stdout)
+    assert_verified(config_path)
