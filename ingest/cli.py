@@ -165,9 +165,11 @@ def _verify(ingestor: Ingestor, as_json: bool, repair: bool) -> int:
     else:
         state = "consistent" if report["consistent"] else ("repaired" if report["repaired"] else "INCONSISTENT")
         print(f"{report['sources']} sources, {report['chunks']} chunks: {state}")
-        for key in ("pending", "orphaned_sources", "mismatched"):
+        for key in ("pending", "orphaned_sources", "mismatched", "damaged_texts"):
             if report[key]:
                 print(f"  {key}: {', '.join(report[key])}")  # type: ignore[arg-type]
+        if report["damaged_texts"]:
+            print("  a damaged text cannot be rebuilt from the store: re-add those sources, or ingest import a backup")
     return 0 if report["consistent"] or report["repaired"] else 1
 
 

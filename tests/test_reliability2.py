@@ -533,3 +533,62 @@ def test_escape_sequences_in_sources_are_not_printed(config_path, tmp_path):
     chat = run("bot", "chat", "--config", str(config_path), stdin="When did the signal box open?\n\n")
     assert "1901" in chat.stdout and not any(ch in chat.stdout for ch in "\x1b\x07\x9b"), repr(chat.stdout)
     assert_verified(config_path)
+
+
+# -- 13. verify checks each text against its hash; import checks every field ---------------------------
+def _row(body: str, **changes: object) -> dict[str, object]:
+    from ingest.chunking import content_hash
+
+    row: dict[str, object] = {"id": "ferry", "title": "Ferry", "origin": "x", "content_hash": content_hash(body)}
+    row |= {"added_by": "cli", "added_at": "2026-01-01T00:00:00+00:00", "text": body}
+    return row | changes
+
+
+def test_verify_finds_a_registry_text_that_no_longer_matches_its_hash(config_path, tmp_path, ingestor):
+    import sqlite3
+
+    ingestor.add_path(ARTICLE)
+    con = sqlite3.connect(tmp_path / "store" / "registry.sqlite3")
+    con.execute("UPDATE sources SET text = replace(text, 'Loach', 'Lynch')")
+    con.commit()
+    con.close()
+    report = ingestor.verify(repair=False)
+    assert not report["consistent"] and report["damaged_texts"] == ["ken-loach-expelled"]
+    out = run("ingest", "verify", "--check-only", "--config", str(config_path))
+    assert out.returncode == 1 and "damaged_texts: ken-loach-expelled" in out.stdout
+    repaired = run("ingest", "verify", "--config", str(config_path))  # nothing to rebuild it from: still refused
+    assert repaired.returncode == 1 and "ingest import" in repaired.stdout
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (_row(""), "empty"),
+        (_row("Ferries sail.  \nAt dawn.\r\n"), "not normalised"),
+        (_row("Ferries sail.", added_at="yesterday"), "added_at"),
+        (_row("Ferries sail.", added_at="2026-01-01T00:00:00"), "added_at"),
+        (_row("Ferries sail.", title=5), "'title' must be a string"),
+        (_row("Ferries sail.", text=["Ferries sail."]), "'text' must be a string"),
+        (["not", "an", "object"], "not a JSON object"),
+        (_row("Ferries sail.", id="../etc"), "invalid source id"),
+    ],
+)
+def test_import_refuses_a_bad_row_by_line_and_changes_nothing(ingestor, config_path, tmp_path, row, message):
+    ingestor.add_path(ARTICLE)
+    before = snapshot(ingestor.store)
+    backup = tmp_path / "bad.jsonl"
+    lines = [{"citebot_export": 1, "sources": 2}, _row("Trams run at night.", id="trams"), row]
+    backup.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    with pytest.raises(SourceError, match=rf"bad\.jsonl:3: .*{message}"):
+        ingestor.import_backup(backup)
+    assert snapshot(ingestor.store) == before
+    assert_verified(config_path)
+
+
+def test_import_skips_blank_lines(ingestor, config_path, tmp_path):
+    backup = tmp_path / "gappy.jsonl"
+    rows = [json.dumps({"citebot_export": 1, "sources": 2}), json.dumps(_row("Ferries sail at dawn.")), "", "  "]
+    rows.append(json.dumps(_row("Trams run at night.", id="trams")))
+    backup.write_text("\n".join(rows) + "\n\n", encoding="utf-8")
+    assert [o.status for o in ingestor.import_backup(backup)] == ["added", "added"]
+    assert_verified(config_path)
