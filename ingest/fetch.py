@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -33,6 +34,7 @@ class Fetched:
     url: str  # the final URL, after redirects
     data: bytes
     kind: str  # a kind of ingest/loaders.py KINDS
+    charset: str | None = None  # as the Content-Type header declared it, lower-case
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -168,11 +170,13 @@ def fetch(
                 continue
             if response.status != 200:
                 raise SourceError(f"{url}: the server answered HTTP {response.status}")
-            kind = _kind(response.getheader("Content-Type", ""), url)
+            content_type = response.getheader("Content-Type", "")
+            kind = _kind(content_type, url)
             data = _read_capped(response, max_bytes, url, expired)
             if expired.is_set():
                 raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
-            return Fetched(url=url, data=data, kind=kind)
+            charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
+            return Fetched(url=url, data=data, kind=kind, charset=charset.group(1).lower() if charset else None)
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
                 raise SourceError(f"{url}: fetch timed out after {timeout:g} s") from None

@@ -7,6 +7,7 @@ all look a kind up there, so a new kind is one entry plus its parser.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Callable
@@ -32,7 +33,8 @@ class Kind:
     name: str
     suffixes: tuple[str, ...]  # of a file or an upload
     content_types: tuple[str, ...]  # of a URL's response
-    parse: Callable[[bytes, str], tuple[str, str | None]]  # (data, name) -> (text, title or None)
+    # (data, name, the charset a server declared or None) -> (text, title or None)
+    parse: Callable[[bytes, str, str | None], tuple[str, str | None]]
 
 
 def kind_of(name: str) -> str:
@@ -59,10 +61,11 @@ def load_file(path: Path, max_bytes: int) -> LoadedSource:
     return load_bytes(data, path.name, kind, max_bytes)
 
 
-def load_bytes(data: bytes, name: str, kind: str, max_bytes: int) -> LoadedSource:
+def load_bytes(data: bytes, name: str, kind: str, max_bytes: int, *, charset: str | None = None) -> LoadedSource:
+    """``charset``: the one the server declared (HTTP Content-Type), if any."""
     if len(data) > max_bytes:
         raise SourceError(f"{name}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes")
-    text, title = _BY_NAME[kind].parse(data, name)
+    text, title = _BY_NAME[kind].parse(data, name, charset)
     text = normalize_source_text(text)
     if not text.strip():
         raise SourceError(f"{name}: no text to index (the file is empty)")
@@ -83,13 +86,55 @@ def title_from_name(name: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"
 
 
-def _decode(data: bytes, name: str) -> str:
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE starts both
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"),
+]  # fmt: skip
+# Labels browsers read as windows-1252 (WHATWG Encoding); its five unassigned bytes fall back to Latin-1.
+_WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii"}
+_WINDOWS_1252 |= {"windows-1252", "cp1252", "x-cp1252", "cp819", "ibm819"}
+_UNASSIGNED_1252 = {0xDC00 + b: b for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+def _meta_charset(data: bytes) -> str | None:
+    found = _META_CHARSET.search(data[:4096])
+    return found.group(1).decode("ascii").lower() if found else None
+
+
+def _decode(data: bytes, name: str, declared: str | None = None) -> str:
+    """Text by its byte-order mark; else UTF-8; else the declared charset (an HTTP header or an
+    HTML <meta>), since Latin-1 text is almost never valid UTF-8 while UTF-8 mislabelled as
+    Latin-1 is common."""
+    bom = next((enc for mark, enc in _BOMS if data.startswith(mark)), None)
+    if bom is not None:
+        try:
+            text = data.decode(bom)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{name}: not valid {bom.upper()} text (bad byte at offset {exc.start})") from None
+        return _checked_text(text, name)
     if b"\x00" in data[:8192]:
         raise SourceError(f"{name}: looks like binary data, not text")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{name}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
+        fallback = _decode_declared(data, (declared or "").strip().lower())
+        if fallback is None:
+            raise SourceError(f"{name}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
+        text = fallback
+    return _checked_text(text, name)
+
+
+def _decode_declared(data: bytes, label: str) -> str | None:
+    if label in _WINDOWS_1252:
+        return data.decode("cp1252", errors="surrogateescape").translate(_UNASSIGNED_1252)
+    try:
+        return data.decode(codecs.lookup(label).name) if label and label not in ("utf-8", "utf8") else None
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def _checked_text(text: str, name: str) -> str:
     control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if control > 0.01 * max(1, min(len(text), 8192)):
         raise SourceError(f"{name}: looks like binary data, not text")
@@ -196,7 +241,7 @@ def _html_text(markup: str, name: str) -> tuple[str, str | None]:
     return "\n\n".join(p for p in paragraphs if p), title
 
 
-def _pdf_text(data: bytes, name: str) -> tuple[str, str | None]:
+def _pdf_text(data: bytes, name: str, _charset: str | None = None) -> tuple[str, str | None]:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -222,18 +267,18 @@ def _pdf_text(data: bytes, name: str) -> tuple[str, str | None]:
     return "\n\n".join(blocks), (str(title).strip() or None) if title else None
 
 
-def _plain(data: bytes, name: str) -> tuple[str, str | None]:
-    raw = _decode(data, name)
+def _plain(data: bytes, name: str, charset: str | None = None) -> tuple[str, str | None]:
+    raw = _decode(data, name, charset)
     return raw, _text_title(raw, "text")
 
 
-def _markdown(data: bytes, name: str) -> tuple[str, str | None]:
-    raw = _decode(data, name)
+def _markdown(data: bytes, name: str, charset: str | None = None) -> tuple[str, str | None]:
+    raw = _decode(data, name, charset)
     return raw, _text_title(raw, "markdown")
 
 
-def _html(data: bytes, name: str) -> tuple[str, str | None]:
-    return _html_text(_decode(data, name), name)
+def _html(data: bytes, name: str, charset: str | None = None) -> tuple[str, str | None]:
+    return _html_text(_decode(data, name, charset or _meta_charset(data)), name)
 
 
 # -- the kinds of source: one entry a kind ---------------------------------------

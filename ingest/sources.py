@@ -121,4 +121,4 @@ class Sources:
     def _fetch(self, url: str) -> LoadedSource:
         limits = self.ingestor.settings.ingest
         got = fetch(url, max_bytes=limits.max_bytes, timeout=limits.fetch_timeout, allow=limits.fetch_allow_hosts)
-        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes)
+        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)

@@ -592,3 +592,39 @@ def test_import_skips_blank_lines(ingestor, config_path, tmp_path):
     backup.write_text("\n".join(rows) + "\n\n", encoding="utf-8")
     assert [o.status for o in ingestor.import_backup(backup)] == ["added", "added"]
     assert_verified(config_path)
+
+
+# -- 14. UTF-16 with a byte-order mark is text; a declared ISO-8859-1 charset is honoured ---------------
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_text_with_a_byte_order_mark_is_read(ingestor, config_path, tmp_path, encoding):
+    import codecs
+
+    boms = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}
+    note = tmp_path / "café.txt"
+    body = "Café news\n\nThe café on the quay reopens in June, says Zoë.\n"
+    note.write_bytes(boms.get(encoding, b"") + body.encode(encoding))
+    [outcome] = ingestor.add_path(note)
+    assert outcome.status == "added"
+    assert ingestor.store.registry.text(outcome.source_id) == body.strip()
+    assert_verified(config_path)
+
+
+def test_a_declared_latin1_charset_is_honoured(tmp_path):
+    from httpserver import Routes, serve
+
+    from ingest.fetch import fetch
+    from ingest.loaders import load_bytes
+
+    page = "<html><head><meta charset='ISO-8859-1'><title>Caf\xe9</title></head><body><p>Zo\xeb pays 5 \xa3.</p>"
+    loaded = load_bytes(page.encode("latin-1"), "cafe.html", "html", 10_000)
+    assert loaded.title == "Café" and loaded.text == "Zoë pays 5 £."
+    legacy = b'<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>\x93Quoted\x94 na\xefve</p>'
+    assert load_bytes(legacy, "old.html", "html", 10_000).text == "\u201cQuoted\u201d naïve"
+    with pytest.raises(SourceError, match="not valid UTF-8"):  # undeclared and not UTF-8: still refused
+        load_bytes("caf\xe9".encode("latin-1"), "cafe.txt", "text", 10_000)
+    routes = Routes()
+    routes.page("/cafe.txt", "The caf\xe9 opens at nine.".encode("latin-1"), "text/plain; charset=ISO-8859-1")
+    with serve(routes) as base:
+        got = fetch(f"{base}/cafe.txt", max_bytes=10_000, timeout=5, allow=["127.0.0.1"])
+    assert got.charset == "iso-8859-1"
+    assert load_bytes(got.data, "cafe.txt", got.kind, 10_000, charset=got.charset).text == "The café opens at nine."
