@@ -92,8 +92,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             count = ingestor.export(args.file)
             print(json.dumps({"exported": count, "file": str(args.file)}) if args.json else f"exported {count} sources")
             return 0
-        for outcome in ingestor.recover():
-            log.warning("finished interrupted ingest of %s", outcome.source_id)
+        # recover() says in one line how many it finished; they are reported as added below
+        recovered = {o.source_id for o in ingestor.recover()}
         if args.command == "remove":
             return _print([ingestor.remove(args.source)], args.json)
         if args.command == "reindex" or ingestor.store.stale:
@@ -103,8 +103,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if args.command == "reindex":
                 return _print(outcomes, args.json)
         if args.command == "import":
-            return _print(_with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p)), args.json)
-        return _add(args, Sources(ingestor), args.added_by or settings.ingest.added_by)
+            imported = _with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p))
+            return _print(_as_recovered(imported, recovered), args.json)
+        outcomes = _add(args, Sources(ingestor), args.added_by or settings.ingest.added_by)
+        return _print(_as_recovered(outcomes, recovered), args.json)
     finally:
         ingestor.store.close()
         if lock is not None:
@@ -129,24 +131,34 @@ def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, 
         raise
 
 
-def _add(args: argparse.Namespace, sources: Sources, who: str) -> int:
+def _add(args: argparse.Namespace, sources: Sources, who: str) -> list[Outcome]:
     """add PATH|DIR|URL and refresh SOURCE, through the same Sources the Discord cog uses."""
     if args.command == "refresh":
         # As for files, the terminal adds without the near-duplicate check the Discord cog offers.
-        return _print([sources.add(sources.for_refresh(args.source), added_by=who, force=True)], args.json)
+        return [sources.add(sources.for_refresh(args.source), added_by=who, force=True)]
     if is_url(args.path):
         incoming = sources.from_url(args.path, source_id=args.source_id)
         if args.source_id is None and args.id_prefix:
             incoming = replace(incoming, source_id=args.id_prefix + incoming.source_id)
-        return _print([sources.add(incoming, added_by=who, force=True)], args.json)
+        return [sources.add(incoming, added_by=who, force=True)]
     path = Path(args.path)
-    outcomes = _with_progress(
+    return _with_progress(
         len(discover(path)),
         lambda progress: sources.add_path(
             path, source_id=args.source_id, id_prefix=args.id_prefix, added_by=who, progress=progress
         ),
     )
-    return _print(outcomes, args.json)
+
+
+def _as_recovered(outcomes: list[Outcome], recovered: set[str]) -> list[Outcome]:
+    """A source an interrupted job left pending and this one finished was added by this job,
+    not 'unchanged'."""
+    return [
+        Outcome(o.source_id, "added", o.chunks, o.title, "finished after an interrupted run")
+        if o.status == "unchanged" and o.source_id in recovered
+        else o
+        for o in outcomes
+    ]
 
 
 def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], list[Outcome]]) -> list[Outcome]:

@@ -628,3 +628,29 @@ def test_a_declared_latin1_charset_is_honoured(tmp_path):
         got = fetch(f"{base}/cafe.txt", max_bytes=10_000, timeout=5, allow=["127.0.0.1"])
     assert got.charset == "iso-8859-1"
     assert load_bytes(got.data, "cafe.txt", got.kind, 10_000, charset=got.charset).text == "The café opens at nine."
+
+
+# -- 15. a lock that is a directory is one line; recovered sources are reported as added, once ---------
+def test_write_lock_that_is_a_directory_is_one_clear_line(config_path, tmp_path):
+    (tmp_path / "store" / "write.lock").mkdir(parents=True)
+    line = _error_line(run("ingest", "add", str(ARTICLE), "--config", str(config_path)))
+    assert "write.lock" in line and "directory" in line
+    assert not (tmp_path / "store" / "registry.sqlite3").exists()
+
+
+def test_sources_recovered_after_a_crash_are_reported_as_added_in_one_warning(ingestor, config_path, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(25):
+        (folder / f"story-{i:02}.txt").write_text(f"Story {i} tells of event {i * 7} in the valley.\n", "utf-8")
+    ingestor.add_path(folder)
+    for record in ingestor.store.registry.all():  # as a crash leaves them: pending, chunks not all there
+        ingestor.store.registry.mark_pending(record.id)
+    ingestor.store.delete_sources_chunks([r.id for r in ingestor.store.registry.all()][::2])
+    ingestor.store.close()
+    out = run("ingest", "add", str(folder), "--config", str(config_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "25 added", out.stdout
+    warnings = [line for line in out.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "25 source(s)" in warnings[0], out.stderr
+    assert_verified(config_path)
