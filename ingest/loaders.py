@@ -228,10 +228,37 @@ class _TextExtractor(HTMLParser):
                 self.h1.append(data)
 
 
+def _defused(markup: str) -> str:
+    """``markup`` with every '<' that cannot open a complete construct written as '&lt;'.
+
+    HTMLParser retries each unclosed '<' (no '>' after it, a comment with no '-->', a marked
+    section with no ']>') from the next one, scanning to the end each time: quadratic, minutes
+    for a megabyte of '<a'. As text they cost nothing, and that is what a browser shows."""
+    last_comment_end = markup.rfind("-->")
+    unclosed_comment = markup.find("<!--", last_comment_end + 1 if last_comment_end >= 0 else 0)
+    if unclosed_comment != -1:  # a comment never closed runs to the end, as in a browser
+        markup = markup[:unclosed_comment]
+    last_section_end = markup.rfind("]>")
+    out: list[str] = []
+    done = 0
+    gt = markup.find(">")
+    for found in re.finditer("<", markup):
+        i = found.start()
+        if gt != -1 and gt <= i:
+            gt = markup.find(">", i + 1)  # the pointer only moves forward: linear overall
+        unclosed = gt == -1 or (last_section_end < i and markup.startswith("<![", i))
+        if unclosed:
+            out.append(markup[done:i])
+            out.append("&lt;")
+            done = i + 1
+    out.append(markup[done:])
+    return "".join(out)
+
+
 def _html_text(markup: str, name: str) -> tuple[str, str | None]:
     parser = _TextExtractor()
     try:
-        parser.feed(markup)
+        parser.feed(_defused(markup))
         parser.close()
     except (AssertionError, ValueError) as exc:  # _markupbase asserts on some malformed declarations
         raise SourceError(f"{name}: not readable HTML ({exc})") from None

@@ -169,6 +169,28 @@ def test_hundred_thousand_nested_divs_are_handled_in_seconds(ingestor, config_pa
     assert_verified(config_path)
 
 
+@pytest.mark.parametrize(
+    "junk",
+    ["<a" * 500_000, "<x " * 330_000, "<a b='" * 170_000, "</" * 500_000, "<?" * 500_000, "<![CDATA[ >" * 100_000],
+)
+def test_a_megabyte_of_unclosed_markup_is_read_in_seconds(junk):
+    import time
+
+    from ingest.loaders import load_bytes
+
+    started = time.monotonic()
+    loaded = load_bytes(f"<p>The quay reopens in June.</p>{junk}".encode(), "junk.html", "html", 2_000_000)
+    assert loaded.text.startswith("The quay reopens in June.")
+    assert time.monotonic() - started < 5
+
+
+def test_an_unclosed_comment_runs_to_the_end():
+    from ingest.loaders import load_bytes
+
+    loaded = load_bytes(b"<p>Kept.</p><!-- a --><p>Also kept.</p>" + b"<!-- >x" * 100_000, "c.html", "html", 10**6)
+    assert loaded.text == "Kept.\n\nAlso kept."
+
+
 def test_cdata_hidden_and_display_none_text_is_not_indexed():
     from ingest.loaders import load_bytes
 
