@@ -118,8 +118,8 @@ def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, 
 
     Read-only commands open the store read-only: they create and write nothing."""
     accept_empty = getattr(args, "accept_empty_registry", False)
-    if not accept_empty:
-        check_exists(settings, must_exist=read_only)
+    if not accept_empty:  # only add and import may create a store; the rest need one there
+        check_exists(settings, must_exist=args.command not in ("add", "import"))
     if lock is not None:
         lock.acquire()
     try:

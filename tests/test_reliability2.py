@@ -437,7 +437,13 @@ def test_deleted_or_emptied_registry_never_empties_the_index(config_path, tmp_pa
 
 def test_a_mistyped_store_path_is_not_a_new_empty_store(config_path, tmp_path):
     config_path.write_text('[store]\npath = "stroe"\n', encoding="utf-8")
-    for command in (("ingest", "list"), ("ingest", "export", str(tmp_path / "b.jsonl")), ("bot", "ask", "Who?")):
+    for command in (
+        ("ingest", "list"),
+        ("ingest", "export", str(tmp_path / "b.jsonl")),
+        ("ingest", "verify"),
+        ("ingest", "remove", "news"),
+        ("bot", "ask", "Who?"),
+    ):
         assert "no store at" in _error_line(run(*command, "--config", str(config_path)))
     assert not (tmp_path / "stroe").exists()
 
