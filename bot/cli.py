@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -53,57 +54,122 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, QuestionError, StaleIndexError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as exc:  # the registry damaged past what opening it checks
+        from index_store.sqlite_registry import damaged_registry
+
+        print(f"error: {damaged_registry(load(args.config).store_path / 'registry.sqlite3', exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     from citebot.engine import Engine
+    from index_store.store import check_exists
 
+    check_exists(settings)  # a mistyped store.path must not answer from a new, empty store
     return Engine(settings)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.render import render_answer
+    from bot.render import printable, render_answer
+    from citebot.engine import QuestionError
 
     if args.batch is None and not args.questions:
         raise UsageError("ask needs a question (or --batch FILE)")
-    engine = _engine(settings)
     if args.batch is not None:
-        for question in _batch_questions(args.batch):
-            answer = engine.conversation().ask(question)
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        return 0
+        return _ask_batch(args.batch, settings)
+    engine = _engine(settings)
     conversation = engine.conversation()
     for question in args.questions:
+        if not _has_words(question):
+            raise QuestionError(f"{question!r} is not a question: ask in words")
         answer = conversation.ask(question)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            print(_json(answer.to_json()), flush=True)
         else:
             if len(args.questions) > 1:
-                print(f"> {question}")
+                print(printable(f"> {question}"))
             print(render_answer(answer))
             print()
     return 0
 
 
-def _batch_questions(path: Path) -> list[str]:
+def _ask_batch(path: Path, settings: Settings) -> int:
+    """Answer every good line of a batch file; each bad line is an error row with its number."""
+    from citebot.engine import QuestionError
+
+    questions = _batch_questions(path)  # before loading anything
+    if questions and all(problem for _, _, problem in questions):
+        # not one question in it: the wrong file, not a batch with a few bad lines
+        for number, _, problem in questions:
+            print(f"error: {path}:{number}: {problem}", file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    failed = 0
+    for number, question, problem in questions:
+        if problem is None:
+            try:
+                answer = engine.conversation().ask(question)
+            except QuestionError as exc:
+                problem = str(exc)
+            except Exception as exc:  # one question failing never loses the rest of the batch
+                log.exception("answering line %d failed", number)
+                problem = _one_line(exc)
+            else:
+                print(_json(answer.to_json()), flush=True)
+                continue
+        failed += 1
+        print(f"error: {path}:{number}: {problem}", file=sys.stderr)
+        print(_json({"line": number, "question": question, "error": problem}), flush=True)
+    return 1 if failed else 0
+
+
+def _json(row: dict[str, object]) -> str:
+    """One JSON line; C1 controls (which json.dumps leaves raw) are escaped too, so no quoted
+    text can drive a terminal, and the U+2028/U+2029 line breaks are escaped."""
+    return json.dumps(row, ensure_ascii=False).translate(_JSON_ESCAPES)
+
+
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
+
+
+def _has_words(question: str) -> bool:
+    """A question with no letters or digits ('???') has nothing to search for; as a follow-up
+    it would only repeat the previous answer."""
+    return any(ch.isalnum() for ch in question)
+
+
+def _batch_questions(path: Path) -> list[tuple[int, str, str | None]]:
+    """Each non-blank line: its number, the question, and what is wrong with it (or None)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read batch file {path}: {exc}") from None
-    questions = []
-    for number, line in enumerate(lines, start=1):
-        line = line.strip()
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read batch file {path}: {exc.strerror or exc}") from None
+    questions: list[tuple[int, str, str | None]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", "replace").strip()
+            questions.append((number, text, f"not valid UTF-8 (bad byte at offset {exc.start})"))
+            continue
         if not line:
             continue
-        if line.startswith("{"):
-            try:
-                questions.append(str(json.loads(line)["q"]))
-            except (ValueError, KeyError, TypeError):
-                raise UsageError(f"{path}:{number}: a JSON line needs a 'q' field") from None
+        if not line.startswith("{"):
+            questions.append((number, line, None if _has_words(line) else "not a question: ask in words"))
+            continue
+        try:
+            question = json.loads(line)["q"]
+        except (ValueError, KeyError, TypeError):
+            questions.append((number, line, "a JSON line needs a 'q' field"))
+            continue
+        if not isinstance(question, str):
+            questions.append((number, line, f"'q' must be a string, not {json.dumps(question)}"))
+        elif question.strip() and not _has_words(question):
+            questions.append((number, question, "not a question: ask in words"))
         else:
-            questions.append(line)
+            questions.append((number, question, None))
     return questions
 
 
@@ -122,11 +188,23 @@ def _chat(settings: Settings) -> int:
             return 0
         if not question:
             return 0
+        if not _has_words(question):
+            print("error: that is not a question; ask in words")
+            print()
+            continue
         try:
             print(render_answer(conversation.ask(question)))
         except QuestionError as exc:
             print(f"error: {exc}")
+        except Exception as exc:  # keep the chat going; the log has the traceback
+            log.exception("answering %r failed", question[:80])
+            print(f"error: {_one_line(exc)}")
         print()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
 
 
 def _main_job(settings: Settings, discord_only: bool = False) -> int:

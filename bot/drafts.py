@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.formatting import trim
+from bot.formatting import md, trim
 
 log = logging.getLogger(__name__)
 DRAFT_PREFIX = "\u270d\ufe0f *Drafting (not yet checked against the sources)\u2026*\n"
@@ -57,7 +57,7 @@ class DraftEditor:
     async def _show(self) -> None:
         try:
             if not self._closed:
-                await self._edit(DRAFT_PREFIX + trim(self._latest, 1800))
+                await self._edit(DRAFT_PREFIX + trim(md(self._latest), 1800))
                 self.edits += 1
         except discord.HTTPException:
             log.warning("could not show the draft")

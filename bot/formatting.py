@@ -16,6 +16,12 @@ ANSWER_COLOUR = discord.Colour.blurple()
 ABSTAIN_COLOUR = discord.Colour.light_grey()
 
 
+def md(text: str) -> str:
+    """``text`` shown as itself: source text, titles and questions are never Discord markdown
+    (no masked links, spoilers, headers, code blocks) and never look like mentions."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
 def trim(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters at a word boundary, marking the cut."""
     if len(text) <= limit:
@@ -46,18 +52,19 @@ def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
 
 def citation_line(c: Citation) -> str:
     added = f", added {c.added_at[:10]}" if c.added_at else ""
-    return f"[{c.n}] {c.title} \u00b7 paragraph {c.paragraph}{added} (`{c.source}`)"
+    return f"[{c.n}] {md(c.title)} \u00b7 paragraph {c.paragraph}{added} (`{c.source}`)"
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
     colour = ANSWER_COLOUR if answer.answered else ABSTAIN_COLOUR
     embed = discord.Embed(
-        title=trim(answer.question, TITLE_LIMIT),
-        description=trim(answer.text, DESCRIPTION_LIMIT - 200),
+        # an embed title renders no mentions: only its markdown needs escaping
+        title=trim(discord.utils.escape_markdown(answer.question), TITLE_LIMIT),
+        description=trim(md(answer.text), DESCRIPTION_LIMIT - 200),
         colour=colour,
     )
     if answer.note:
-        embed.add_field(name="Note", value=trim(answer.note, FIELD_LIMIT), inline=False)
+        embed.add_field(name="Note", value=trim(md(answer.note), FIELD_LIMIT), inline=False)
     if answer.citations:
         lines = [trim(citation_line(c), FIELD_LIMIT) for c in answer.citations]
         field = ""
@@ -77,8 +84,8 @@ def passages_text(answer: Answer) -> list[str]:
     """The quoted passages, as messages within the content limit."""
     blocks = []
     for c in answer.citations:
-        quote = "\n".join(f"> {line}" for line in c.quote.splitlines() if line.strip())
-        blocks.append(f"**[{c.n}] {c.title}**, paragraph {c.paragraph} (`{c.source}`)\n{quote}")
+        quote = "\n".join(f"> {md(line)}" for line in c.quote.splitlines() if line.strip())
+        blocks.append(f"**[{c.n}] {md(c.title)}**, paragraph {c.paragraph} (`{c.source}`)\n{quote}")
     messages: list[str] = []
     for block in blocks:
         for piece in split_text(block):

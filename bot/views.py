@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import user_message
-from bot.formatting import passages_text, trim
+from bot.formatting import md, passages_text, trim
 from bot.replies import NO_MENTIONS, send_private
 from citebot.models import Answer
 
@@ -62,8 +62,8 @@ class AnswerView(discord.ui.View):
         if not helpful:
             await self.bot.notify(
                 self.bot.config.moderators_channel,
-                f"**Not helpful** (from {user.name}): {trim(self.answer.question, 300)}\n"
-                f"Answer given: {trim(self.answer.text, 1200)}",
+                f"**Not helpful** (from {md(user.name)}): {trim(md(self.answer.question), 300)}\n"
+                f"Answer given: {trim(md(self.answer.text), 1200)}",
             )
 
 

@@ -32,3 +32,7 @@ class SourceError(UserError, ValueError):
 
 class StoreBusyError(UserError, RuntimeError):
     """Another process is writing to this embedded store."""
+
+
+class StoreError(UserError, RuntimeError):
+    """The store is missing or damaged; the message names the file and the way to recover."""

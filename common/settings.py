@@ -139,7 +139,8 @@ class IngestSettings(_Section):
     fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
     fetch_allow_hosts: list[str] = Field(
         default_factory=list,
-        description="Hosts or IP networks that URL sources may reach even if private or loopback.",
+        description="Hosts or IP networks that URL sources may reach even if private or loopback; "
+        "an entry may name a port (host:port, [v6]:port), and then only that port is allowed.",
     )
 
 

@@ -25,8 +25,15 @@ class StoreLock:
         self._fd: int | None = None
 
     def acquire(self) -> StoreLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a directory (or anything else) where the lock file belongs
+            kind = "a directory" if self.path.is_dir() else "not usable"
+            raise StoreBusyError(
+                f"cannot use the lock file {self.path}: it is {kind} ({exc.strerror or exc}); "
+                "remove it if no process is using the store, so a lock file can be created"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

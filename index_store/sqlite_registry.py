@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from common.errors import StoreError
 from index_store.registry import PENDING, SourceRecord
 
 _SCHEMA = """
@@ -36,26 +37,48 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _COLUMNS = "id, title, origin, content_hash, added_by, added_at, chunk_count, status"
 
 
+def damaged_registry(path: Path, exc: BaseException) -> str:
+    """What to say when the registry file is damaged: the file, and the way to recover."""
+    return (
+        f"the source registry {path} is damaged ({exc}); restore the store from a backup: move "
+        f"{path.parent} aside, then run python -m ingest import BACKUP_FILE"
+    )
+
+
 class SqliteRegistry:
     """The registry in a SQLite file beside the embedded Chroma store (thread-safe)."""
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._connect(path, read_only)
+        except sqlite3.DatabaseError as exc:  # a truncated or garbage file: one line, not a traceback
+            raise StoreError(damaged_registry(path, exc)) from None
+
+    @staticmethod
+    def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
         if read_only:
             # Nothing is created or written: a missing file reads as an empty registry.
             target = f"file:{path}?mode=ro" if path.is_file() else "file::memory:"
-            self._db = sqlite3.connect(target, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
-            if not path.is_file():
-                self._db.executescript(_SCHEMA)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives any process crash; only a power cut can drop the last
-        # commits, which leaves those sources pending or absent, never half there.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+            db = sqlite3.connect(target, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        else:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            if not read_only:
+                db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode survives any process crash; only a power cut can drop the last
+                # commits, which leaves those sources pending or absent, never half there.
+                db.execute("PRAGMA synchronous=NORMAL")
+            if not read_only or not path.is_file():
+                db.executescript(_SCHEMA)
+            db.execute("SELECT COUNT(*), MAX(LENGTH(id)) FROM sources").fetchone()  # reads the whole table
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from common.errors import StoreError
 from common.settings import Settings, StoreSettings
 from index_store.chroma import chroma_client, open_collection
 from index_store.chroma_registry import ChromaRegistry
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNKING_VERSION = 1  # bump when the way text is split changes
+_WRITTEN: set[str] = set()  # embedded stores this process has written to (never reopened, see _refresh)
+_REFRESH_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,29 @@ def collection_name(settings: Settings) -> str:
 _NOTHING: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
 
 
+def check_exists(settings: Settings, *, must_exist: bool = True) -> None:
+    """A store that is not there (a mistyped store.path, for a command that only reads) or whose
+    registry was deleted is an error, never a new empty store that answers nothing."""
+    if settings.store.mode == "server":
+        return
+    root = settings.store_path
+    if (root / "registry.sqlite3").is_file() or not ((must_exist and not root.exists()) or (root / "chroma").exists()):
+        return
+    if (root / "chroma").exists():
+        raise StoreError(
+            f"the source registry {root / 'registry.sqlite3'} is missing; restore the store from a backup: "
+            f"move {root} aside, then run python -m ingest import BACKUP_FILE"
+        )
+    raise StoreError(f"no store at {root} (check store.path in the config); python -m ingest add creates one")
+
+
 class Store:
-    """Registry and vector index of one configuration."""
+    """Registry and vector index of one configuration.
+
+    An embedded store whose index cannot be opened, or whose registry lists no sources beside
+    an index that holds chunks (a deleted or emptied registry), is a ``StoreError`` naming the
+    file and the way to recover, unless ``accept_empty_registry``.
+    """
 
     def __init__(
         self,
@@ -102,25 +127,50 @@ class Store:
         collection: str,
         embedding_model: str,
         read_only: bool = False,
+        accept_empty_registry: bool = False,
     ) -> None:
         self.config = config
         self.path = path
         self.collection_name = collection
         self.read_only = read_only
-        self._client = chroma_client(config, path, read_only)
+        self._meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
         self.registry: Registry
         if config.mode == "server":
+            self._client = chroma_client(config, path, read_only)
             self.registry = ChromaRegistry(self._client, f"{config.collection_prefix}-registry", read_only=read_only)
+            self.collection = open_collection(self._client, collection, self._meta, read_only)
         else:
             self.registry = SqliteRegistry(path / "registry.sqlite3", read_only=read_only)
-        meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
-        self.collection = open_collection(self._client, collection, meta, read_only)
+            self._open_embedded(accept_empty_registry)
         self._vectors: ChromaVectorStore | None = None
         if not read_only and self.registry.get_meta("collection") is None:
             self.mark_collection_current()
 
+    def _open_embedded(self, accept_empty_registry: bool) -> None:
+        try:
+            self._client = chroma_client(self.config, self.path, self.read_only)
+            self.collection = open_collection(self._client, self.collection_name, self._meta, self.read_only)
+        except Exception as exc:  # chromadb raises its own errors (InternalError, ...) for a damaged file
+            self.registry.close()
+            index = self.path / "chroma"
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
+            raise StoreError(
+                f"the vector index {index / 'chroma.sqlite3'} cannot be opened ({first}); the registry keeps "
+                f"every source's text, so move {index} aside and run python -m ingest verify to rebuild it"
+            ) from None
+        if not accept_empty_registry and self.registry.count() == 0 and (chunks := self.count()) > 0:
+            self.registry.close()
+            raise StoreError(
+                f"the source registry {self.path / 'registry.sqlite3'} lists no sources but the index "
+                f"holds {chunks:,} chunks: the registry was deleted or emptied. Restore the store from a backup "
+                f"(move {self.path} aside, then python -m ingest import BACKUP_FILE), or, to drop "
+                "those chunks, run python -m ingest verify --accept-empty-registry"
+            )
+
     @classmethod
-    def from_settings(cls, settings: Settings, *, read_only: bool = False) -> Store:
+    def from_settings(
+        cls, settings: Settings, *, read_only: bool = False, accept_empty_registry: bool = False
+    ) -> Store:
         """The store a configuration describes (its collection name encodes model and chunking)."""
         return cls(
             settings.store,
@@ -128,7 +178,29 @@ class Store:
             collection=collection_name(settings),
             embedding_model=settings.embedding.model,
             read_only=read_only,
+            accept_empty_registry=accept_empty_registry,
         )
+
+    def _refresh(self) -> bool:
+        """Reopen an embedded Chroma, so its in-memory vector index sees what other processes wrote.
+
+        Only in a process that never wrote to this store: two open clients writing one directory
+        would corrupt it, and a writer holds the store's lock, so no other process changes it."""
+        if self.config.mode == "server" or str(self.path) in _WRITTEN:
+            return False
+        with _REFRESH_LOCK:
+            if self._client is not None:
+                try:
+                    from chromadb.api.shared_system_client import SharedSystemClient
+
+                    SharedSystemClient._identifier_to_system.pop(self._client._identifier, None)
+                except (ImportError, AttributeError):
+                    return False
+            self._client = chroma_client(self.config, self.path, self.read_only)
+            self.collection = open_collection(self._client, self.collection_name, self._meta, self.read_only)
+            self._vectors = None
+        log.info("reopened the vector index to see changes made by another process")
+        return True
 
     def mark_collection_current(self) -> None:
         """Record that the registry's sources are indexed in this configuration's collection."""
@@ -167,6 +239,7 @@ class Store:
         """
         if not chunks:
             return
+        _WRITTEN.add(str(self.path))
         self.collection.add(
             ids=[c.id for c in chunks],
             embeddings=np.asarray(embeddings, dtype=np.float32),
@@ -175,10 +248,12 @@ class Store:
         )
 
     def delete_source_chunks(self, source_id: str) -> None:
+        _WRITTEN.add(str(self.path))
         self.collection.delete(where={"source_id": source_id})
 
     def delete_sources_chunks(self, source_ids: Sequence[str]) -> None:
         if source_ids:
+            _WRITTEN.add(str(self.path))
             self.collection.delete(where={"source_id": {"$in": list(source_ids)}})
 
     # -- reads ---------------------------------------------------------------
@@ -189,20 +264,41 @@ class Store:
         return 0 if self.collection is None else int(self.collection.count())
 
     def query(self, embedding: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """The k nearest chunks with their cosine similarity, best first."""
+        """The k nearest chunks with their cosine similarity, best first.
+
+        An embedded Chroma keeps its vector index in memory: when another process removes or
+        replaces a source, that index still returns the old chunks, whose rows are gone. Such
+        hits are skipped and the query asked again for more, so they never reach an answer.
+        """
         if k <= 0 or self.count() == 0:
             return []
-        result = self.collection.query(
-            query_embeddings=[embedding.tolist()],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
-        )
-        out = []
-        for cid, text, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
-        ):
-            out.append((Chunk.from_stored(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
-        return out
+        want, refreshed = k, False
+        out: list[tuple[Chunk, float]] = []
+        for _ in range(3):
+            result = self.collection.query(
+                query_embeddings=[embedding.tolist()],
+                n_results=want,
+                include=["documents", "metadatas", "distances"],
+            )
+            out, gone = [], 0
+            for cid, text, meta, dist in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+            ):
+                chunk = _stored_chunk(cid, text, meta)
+                if chunk is None:
+                    gone += 1
+                else:
+                    out.append((chunk, 1.0 - float(dist)))
+            if not gone:
+                break
+            log.info("skipped %d chunk(s) removed by another process", gone)
+            if not refreshed and self._refresh():
+                refreshed = True
+                continue
+            if len(out) >= k or len(result["ids"][0]) < want:
+                break
+            want = want * 2 + gone
+        return out[:k]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the given chunk ids."""
@@ -220,7 +316,9 @@ class Store:
             if not ids:
                 return
             for cid, text, meta in zip(ids, batch["documents"], batch["metadatas"], strict=True):
-                yield Chunk.from_stored(cid, text or "", dict(meta or {}))
+                chunk = _stored_chunk(cid, text, meta)
+                if chunk is not None:
+                    yield chunk
             offset += len(ids)
 
     def nearest_sources(self, vectors: np.ndarray) -> list[tuple[str, float] | None]:
@@ -234,3 +332,13 @@ class Store:
         for metas, dists in zip(found["metadatas"], found["distances"], strict=True):
             out.append((str(metas[0]["source_id"]), 1.0 - float(dists[0])) if metas and dists else None)
         return out
+
+
+def _stored_chunk(chunk_id: str, text: str | None, meta: Any) -> Chunk | None:
+    """The chunk of a stored row, or None when its row is gone (removed by another process)."""
+    if text is None or not meta:
+        return None
+    try:
+        return Chunk.from_stored(chunk_id, text, dict(meta))
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,8 +14,9 @@ from pathlib import Path
 from common.errors import UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
-from index_store.lock import writer_lock
-from index_store.store import Store
+from index_store.lock import StoreLock, writer_lock
+from index_store.sqlite_registry import damaged_registry
+from index_store.store import Store, check_exists
 from ingest.ids import discover
 from ingest.pipeline import Ingestor, Outcome
 from ingest.sources import Sources, is_url
@@ -47,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reindex", parents=[common], help="re-chunk and re-embed every source from its stored text")
     verify = sub.add_parser("verify", parents=[common], help="check registry and index agree; repair what differs")
     verify.add_argument("--check-only", action="store_true", help="report without repairing")
+    verify.add_argument(
+        "--accept-empty-registry",
+        action="store_true",
+        help="repair even when the registry lists no sources (deletes every chunk in the index)",
+    )
     exp = sub.add_parser("export", parents=[common], help="write every source (metadata and text) to FILE")
     exp.add_argument("file", type=Path)
     imp = sub.add_parser("import", parents=[common], help="add every source of a FILE made by export")
@@ -63,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         _fail(str(exc), args.json)
         return 2
+    except sqlite3.DatabaseError as exc:  # the registry damaged past what opening it checks
+        _fail(damaged_registry(load(args.config).store_path / "registry.sqlite3", exc), args.json)
+        return 2
     except KeyboardInterrupt:
         _fail("interrupted; sources already marked ready are kept, the rest are finished on the next run", args.json)
         return 130
@@ -72,10 +82,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     read_only = args.command in ("list", "export") or (args.command == "verify" and args.check_only)
     purpose = f"python -m ingest {args.command}"
     lock = None if read_only else writer_lock(settings.store, settings.store_path, purpose)
-    if lock is not None:
-        lock.acquire()
-    # Read-only commands open the store read-only: they create and write nothing.
-    ingestor = Ingestor(settings, store=Store.from_settings(settings, read_only=read_only))
+    ingestor = _open(args, settings, lock, read_only)
     try:
         if args.command == "list":
             return _list(ingestor, args.json)
@@ -85,8 +92,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             count = ingestor.export(args.file)
             print(json.dumps({"exported": count, "file": str(args.file)}) if args.json else f"exported {count} sources")
             return 0
-        for outcome in ingestor.recover():
-            log.warning("finished interrupted ingest of %s", outcome.source_id)
+        # recover() says in one line how many it finished; they are reported as added below
+        recovered = {o.source_id for o in ingestor.recover()}
         if args.command == "remove":
             return _print([ingestor.remove(args.source)], args.json)
         if args.command == "reindex" or ingestor.store.stale:
@@ -96,32 +103,62 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if args.command == "reindex":
                 return _print(outcomes, args.json)
         if args.command == "import":
-            return _print(_with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p)), args.json)
-        return _add(args, Sources(ingestor), args.added_by or settings.ingest.added_by)
+            imported = _with_progress(0, lambda p: ingestor.import_backup(args.file, progress=p))
+            return _print(_as_recovered(imported, recovered), args.json)
+        outcomes = _add(args, Sources(ingestor), args.added_by or settings.ingest.added_by)
+        return _print(_as_recovered(outcomes, recovered), args.json)
     finally:
         ingestor.store.close()
         if lock is not None:
             lock.release()
 
 
-def _add(args: argparse.Namespace, sources: Sources, who: str) -> int:
+def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, read_only: bool) -> Ingestor:
+    """The store, checked: missing or damaged is a StoreError, never a new empty store.
+
+    Read-only commands open the store read-only: they create and write nothing."""
+    accept_empty = getattr(args, "accept_empty_registry", False)
+    if not accept_empty:  # only add and import may create a store; the rest need one there
+        check_exists(settings, must_exist=args.command not in ("add", "import"))
+    if lock is not None:
+        lock.acquire()
+    try:
+        store = Store.from_settings(settings, read_only=read_only, accept_empty_registry=accept_empty)
+        return Ingestor(settings, store=store)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _add(args: argparse.Namespace, sources: Sources, who: str) -> list[Outcome]:
     """add PATH|DIR|URL and refresh SOURCE, through the same Sources the Discord cog uses."""
     if args.command == "refresh":
         # As for files, the terminal adds without the near-duplicate check the Discord cog offers.
-        return _print([sources.add(sources.for_refresh(args.source), added_by=who, force=True)], args.json)
+        return [sources.add(sources.for_refresh(args.source), added_by=who, force=True)]
     if is_url(args.path):
         incoming = sources.from_url(args.path, source_id=args.source_id)
         if args.source_id is None and args.id_prefix:
             incoming = replace(incoming, source_id=args.id_prefix + incoming.source_id)
-        return _print([sources.add(incoming, added_by=who, force=True)], args.json)
+        return [sources.add(incoming, added_by=who, force=True)]
     path = Path(args.path)
-    outcomes = _with_progress(
+    return _with_progress(
         len(discover(path)),
         lambda progress: sources.add_path(
             path, source_id=args.source_id, id_prefix=args.id_prefix, added_by=who, progress=progress
         ),
     )
-    return _print(outcomes, args.json)
+
+
+def _as_recovered(outcomes: list[Outcome], recovered: set[str]) -> list[Outcome]:
+    """A source an interrupted job left pending and this one finished was added by this job,
+    not 'unchanged'."""
+    return [
+        Outcome(o.source_id, "added", o.chunks, o.title, "finished after an interrupted run")
+        if o.status == "unchanged" and o.source_id in recovered
+        else o
+        for o in outcomes
+    ]
 
 
 def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], list[Outcome]]) -> list[Outcome]:
@@ -140,9 +177,11 @@ def _verify(ingestor: Ingestor, as_json: bool, repair: bool) -> int:
     else:
         state = "consistent" if report["consistent"] else ("repaired" if report["repaired"] else "INCONSISTENT")
         print(f"{report['sources']} sources, {report['chunks']} chunks: {state}")
-        for key in ("pending", "orphaned_sources", "mismatched"):
+        for key in ("pending", "orphaned_sources", "mismatched", "damaged_texts"):
             if report[key]:
                 print(f"  {key}: {', '.join(report[key])}")  # type: ignore[arg-type]
+        if report["damaged_texts"]:
+            print("  a damaged text cannot be rebuilt from the store: re-add those sources, or ingest import a backup")
     return 0 if report["consistent"] or report["repaired"] else 1
 
 
@@ -155,7 +194,8 @@ def _list(ingestor: Ingestor, as_json: bool) -> int:
         print("no sources")
     for r in records:
         flag = "" if r.status == "ready" else f" [{r.status}]"
-        print(f"{r.id}\t{r.chunk_count} chunks\t{r.added_at}\t{r.added_by}\t{r.title}{flag}")
+        line = f"{r.id}\t{r.chunk_count} chunks\t{r.added_at}\t{r.added_by}\t{r.title}{flag}"
+        print("".join(ch for ch in line if ch == "\t" or ch.isprintable()))  # no terminal escapes
     return 0
 
 

@@ -9,10 +9,14 @@ checked, so DNS cannot change its answer in between.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +34,7 @@ class Fetched:
     url: str  # the final URL, after redirects
     data: bytes
     kind: str  # a kind of ingest/loaders.py KINDS
+    charset: str | None = None  # as the Content-Type header declared it, lower-case
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -37,24 +42,45 @@ def system_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise SourceError(f"cannot resolve {host}: {exc.strerror}") from None
+    except UnicodeError:  # an over-long or empty label: IDNA cannot encode it
+        raise SourceError(f"not a valid host name: {host[:200]}") from None
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str, allow: Sequence[str]) -> bool:
+def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str, port: int, allow: Sequence[str]) -> bool:
+    """Allowlist entries are a host name, an address or a network, each optionally with a port
+    (``127.0.0.1:8080``, ``[::1]:8080``, ``intranet.example:443``); without one, any port."""
     for entry in allow:
-        if entry.lower() == host.lower():
+        name, entry_port = _split_port(entry.strip().lower())
+        if entry_port is not None and entry_port != port:
+            continue
+        if name == host.lower():
             return True
         try:
-            if ip in ipaddress.ip_network(entry, strict=False):
+            if ip in ipaddress.ip_network(name, strict=False):
                 return True
         except ValueError:
             continue
     return False
 
 
+def _split_port(entry: str) -> tuple[str, int | None]:
+    if entry.startswith("["):
+        inner, _, rest = entry[1:].partition("]")
+        return inner, int(rest[1:]) if rest[:1] == ":" and rest[1:].isdigit() else None
+    name, sep, port = entry.rpartition(":")
+    if sep and ":" not in name and port.isdigit():
+        return name, int(port)
+    return entry, None
+
+
 def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return is_public(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:  # 2002::/16 embeds an IPv4
+        return is_public(ip.sixtofour)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.teredo is not None:  # server and (obfuscated) client
+        return all(is_public(v4) for v4 in ip.teredo) and not ip.is_private
     return not (
         ip.is_private
         or ip.is_loopback
@@ -74,7 +100,7 @@ def check_address(host: str, port: int, allow: Sequence[str], resolver: Resolver
         raise SourceError(f"cannot resolve {host}")
     for raw in addresses:
         ip = ipaddress.ip_address(raw.split("%")[0])
-        if not is_public(ip) and not _allowed(ip, host, allow):
+        if not is_public(ip) and not _allowed(ip, host, port, allow):
             raise SourceError(f"refusing to fetch {host}: it resolves to a non-public address ({ip})")
     return addresses[0]
 
@@ -106,19 +132,33 @@ def fetch(
     allow: Sequence[str] = (),
     resolver: Resolver = system_resolver,
 ) -> Fetched:
-    """GET ``url`` following at most five redirects, each hop checked before connecting."""
+    """GET ``url`` following at most five redirects, each hop checked before connecting.
+
+    ``timeout`` bounds the whole fetch (every hop's connect, headers and body together), not
+    each socket read: a server that sends one byte at a time cannot keep it going."""
+    deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:  # http://[oops/, a port out of range or not a number
+            raise SourceError(f"not a valid URL ({exc}): {url[:200]}") from None
+        if parts.scheme not in ("http", "https") or not host:
             raise SourceError(f"not an http(s) URL: {url[:200]}")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         address = check_address(host, port, allow, resolver)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
         conn_cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        conn = conn_cls(host, address, port, timeout)
+        conn = conn_cls(host, address, port, left)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        expired = threading.Event()
+        watchdog = threading.Timer(left, _expire, args=(conn, expired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request("GET", path, headers={"User-Agent": "citebot/0.1", "Accept": ", ".join(ACCEPTED_TYPES)})
             response = conn.getresponse()
@@ -130,14 +170,30 @@ def fetch(
                 continue
             if response.status != 200:
                 raise SourceError(f"{url}: the server answered HTTP {response.status}")
-            kind = _kind(response.getheader("Content-Type", ""), url)
-            data = _read_capped(response, max_bytes, url)
-            return Fetched(url=url, data=data, kind=kind)
+            content_type = response.getheader("Content-Type", "")
+            kind = _kind(content_type, url)
+            data = _read_capped(response, max_bytes, url, expired)
+            if expired.is_set():
+                raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
+            charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
+            return Fetched(url=url, data=data, kind=kind, charset=charset.group(1).lower() if charset else None)
         except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise SourceError(f"{url}: fetch timed out after {timeout:g} s") from None
             raise SourceError(f"{url}: fetch failed ({exc})") from None
         finally:
+            watchdog.cancel()
             conn.close()
     raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """At the deadline: shut the socket down, so whatever read is waiting on it returns now."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _kind(content_type: str, url: str) -> str:
@@ -147,11 +203,21 @@ def _kind(content_type: str, url: str) -> str:
     raise SourceError(f"{url}: unsupported content type {mime or '(none)'!r}")
 
 
-def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str, expired: threading.Event) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise SourceError(f"{url}: {int(declared):,} bytes is over the limit of {max_bytes:,} bytes")
-    data = response.read(max_bytes + 1)
+    pieces: list[bytes] = []
+    size = 0
+    while not expired.is_set():
+        piece = response.read1(65536) if size <= max_bytes else b""
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    data = b"".join(pieces)
     if len(data) > max_bytes:
         raise SourceError(f"{url}: over the limit of {max_bytes:,} bytes")
+    if not expired.is_set() and declared and declared.isdigit() and len(data) < int(declared):
+        raise SourceError(f"{url}: the body ended after {len(data):,} of its {int(declared):,} bytes (Content-Length)")
     return data

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from index_store.registry import PENDING, READY
+from ingest.chunking import content_hash
 from ingest.writer import Job, Outcome, Progress, Writer, groups
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
 
     Pending sources are finished from their stored text, chunks of unknown
     sources are deleted, and a ready source whose chunks are missing or
-    stale is indexed again.
+    stale is indexed again.  A stored text that no longer matches its hash is
+    reported as damaged: the store holds nothing to repair it from.
     """
     store = writer.store
     records = {r.id: r for r in store.registry.all()}
@@ -57,6 +59,9 @@ def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
         record = records.get(chunk.source_id)
         if record is not None and not chunk.id.startswith(f"{record.id}#{record.content_hash[:12]}#"):
             stale.add(record.id)
+    damaged = sorted(
+        sid for sid, r in records.items() if content_hash(store.registry.text(sid) or "") != r.content_hash
+    )
     pending = sorted(r.id for r in records.values() if r.status == PENDING)
     orphans = sorted(set(counts) - set(records))
     broken = sorted(
@@ -68,7 +73,9 @@ def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
         "pending": pending,
         "orphaned_sources": orphans,
         "mismatched": broken,
-        "consistent": not (pending or orphans or broken),
+        # a stored text that no longer matches its hash cannot be repaired from the store itself
+        "damaged_texts": damaged,
+        "consistent": not (pending or orphans or broken or damaged),
         "repaired": False,
     }
     if repair and not report["consistent"]:
@@ -77,5 +84,5 @@ def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
         for sid in broken:
             store.registry.mark_pending(sid)
         recover(writer)
-        report["repaired"] = True
+        report["repaired"] = not damaged
     return report

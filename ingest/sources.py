@@ -21,7 +21,7 @@ from typing import Any
 from common.errors import SourceError
 from index_store.registry import SourceRecord
 from ingest.fetch import fetch
-from ingest.ids import slugify, url_name
+from ingest.ids import slugify, url_name, url_source_id
 from ingest.loaders import LoadedSource, kind_of, load_bytes, load_pasted
 from ingest.pipeline import Ingestor
 from ingest.writer import Outcome
@@ -75,7 +75,7 @@ class Sources:
         url = url.strip()
         if not is_url(url):
             raise SourceError(f"not an http(s) URL: {url[:200]}")
-        return Incoming(source_id or slugify(url_name(url)), url, lambda: self._fetch(url))
+        return Incoming(source_id or url_source_id(url), url, lambda: self._fetch(url))
 
     def from_text(self, title: str, text: str, *, origin: str, source_id: str | None = None) -> Incoming:
         return Incoming(source_id or slugify(title)[:60], origin, lambda: load_pasted(title, text))
@@ -121,4 +121,4 @@ class Sources:
     def _fetch(self, url: str) -> LoadedSource:
         limits = self.ingestor.settings.ingest
         got = fetch(url, max_bytes=limits.max_bytes, timeout=limits.fetch_timeout, allow=limits.fetch_allow_hosts)
-        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes)
+        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)

@@ -49,12 +49,13 @@ class Pending:
     origin: str
     added_by: str
     added_at: str | None = None  # kept when importing a backup
+    named: bool = False  # the id was given on purpose: it may replace a source of another origin
 
 
 @dataclass(frozen=True)
 class Outcome:
     source_id: str
-    status: str  # added | replaced | unchanged | duplicate | near-duplicate | removed | reindexed
+    status: str  # added | replaced | unchanged | duplicate | near-duplicate | removed | reindexed | skipped
     chunks: int
     title: str
     detail: str = ""
@@ -96,7 +97,8 @@ class Writer:
         Every file is read and checked before anything is written, so one bad
         file changes nothing.
         """
-        files = discover(path)
+        skipped: list[tuple[Path, str]] = []
+        files = discover(path, skipped)
         if source_id is not None and len(files) > 1:
             raise SourceError("--id names one source; it cannot be used with a directory")
         who = added_by or self.settings.ingest.added_by
@@ -104,8 +106,11 @@ class Writer:
         for file, default_id in files:
             sid = validate_id(source_id or (id_prefix + default_id))
             loaded = load_file(file, self.settings.ingest.max_bytes)
-            pending.append(Pending(sid, loaded, str(file.resolve()), who))
-        return self.write(pending, progress=progress)
+            pending.append(Pending(sid, loaded, str(file.resolve()), who, named=source_id is not None))
+        outside = "not read: a symlink to outside the directory"
+        return self.write(pending, progress=progress) + [
+            Outcome(id_prefix + sid, "skipped", 0, file.name, outside) for file, sid in skipped
+        ]
 
     def remove(self, source_id: str) -> Outcome:
         record = self.store.registry.get(source_id)
@@ -123,6 +128,14 @@ class Writer:
         outcomes: list[Outcome] = []
         todo: list[tuple[Job, str]] = []
         seen_hash: dict[str, str] = {}
+        origins: dict[str, str] = {}
+        for item in pending:
+            if item.source_id in origins:
+                raise SourceError(
+                    f"two sources would get the id {item.source_id!r} ({origins[item.source_id]} and {item.origin}); "
+                    "nothing was written"
+                )
+            origins[item.source_id] = item.origin
         for item in pending:
             outcome, record = self._plan(item, seen_hash)
             if outcome is not None:
@@ -258,6 +271,11 @@ class Writer:
     def _plan(self, item: Pending, seen_hash: dict[str, str]) -> tuple[Outcome | None, SourceRecord | None]:
         digest = content_hash(item.loaded.text)
         existing = self.store.registry.get(item.source_id)
+        if existing and existing.origin != item.origin and not item.named:
+            raise SourceError(
+                f"the id {item.source_id!r} is already used by another source ({existing.origin}); "
+                "give this one another id, or name that id on purpose to replace it"
+            )
         if existing and existing.content_hash == digest and existing.status == READY:
             return Outcome(item.source_id, "unchanged", existing.chunk_count, existing.title), None
         twins = [r for r in self.store.registry.by_hash(digest) if r.id != item.source_id]

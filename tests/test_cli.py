@@ -74,11 +74,13 @@ def test_malformed_batch_file_is_a_one_line_usage_error(config_path: Path, tmp_p
 
 
 def test_read_only_commands_leave_a_missing_store_missing(config_path: Path, tmp_path: Path):
+    # A store that is not there is one clear line (issue #12.9: a mistyped store.path is not an
+    # empty store, and an empty backup of it is no backup), and it stays missing.
     listed = run("ingest", "list", "--json", "--config", str(config_path))
-    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert listed.returncode == 2 and "no store at" in json.loads(listed.stdout.splitlines()[0])["error"]
     exported = run("ingest", "export", str(tmp_path / "backup.jsonl"), "--config", str(config_path))
-    assert exported.returncode == 0 and "exported 0 sources" in exported.stdout
-    assert not (tmp_path / "store").exists()
+    assert exported.returncode == 2 and "no store at" in exported.stderr
+    assert not (tmp_path / "store").exists() and not (tmp_path / "backup.jsonl").exists()
 
 
 def test_library_debug_lines_stay_out_of_the_terminal():

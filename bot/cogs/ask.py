@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.client import CitebotBot
 from bot.drafts import DraftEditor
 from bot.errors import user_message
-from bot.formatting import answer_embed, trim
+from bot.formatting import answer_embed, md, trim
 from bot.replies import NO_MENTIONS, send_private
 from bot.views import AnswerView
 from citebot.engine import Conversation
@@ -123,7 +123,7 @@ class AskCog(commands.Cog):
         if not answer.answered:
             await self.bot.notify(
                 self.bot.config.moderators_channel,
-                f"**Unanswered** (from {user.name}): {trim(answer.question, 500)}",
+                f"**Unanswered** (from {md(user.name)}): {trim(md(answer.question), 500)}",
             )
 
 

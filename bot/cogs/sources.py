@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.client import CitebotBot
 from bot.errors import NotModerator, user_message
-from bot.formatting import DESCRIPTION_LIMIT, trim
+from bot.formatting import DESCRIPTION_LIMIT, md, trim
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.views import ConfirmView, PasteSourceModal
 from common.errors import UserError
@@ -136,11 +136,12 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             return
         await edit_reply(
             interaction,
-            f"{outcome.status.capitalize()} **{outcome.title}** as `{outcome.source_id}` ({outcome.chunks} chunks).",
+            f"{outcome.status.capitalize()} **{md(outcome.title)}** as `{outcome.source_id}` "
+            f"({outcome.chunks} chunks).",
         )
         await self.bot.notify(
             self.bot.config.announce_channel,
-            f"New source: **{outcome.title}** (`{outcome.source_id}`), added by {interaction.user.name}.",
+            f"New source: **{md(outcome.title)}** (`{outcome.source_id}`), added by {md(interaction.user.name)}.",
         )
 
     # -- list / remove / refresh -------------------------------------------------------
@@ -148,7 +149,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     async def list_sources(self, interaction: discord.Interaction) -> None:
         records = await asyncio.to_thread(self.bot.sources.records)
         lines = [
-            f"`{r.id}` \u2014 {trim(r.title, 80)} \u00b7 {r.chunk_count} chunks \u00b7 added {r.added_at[:10]}"
+            f"`{r.id}` \u2014 {md(trim(r.title, 80))} \u00b7 {r.chunk_count} chunks \u00b7 added {r.added_at[:10]}"
             for r in records
         ]
         text = ""
@@ -167,13 +168,13 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         async with self.bot.ingest_lock:
             outcome = await asyncio.to_thread(self.bot.ingestor.remove, source)
         await interaction.followup.send(
-            f"Removed **{outcome.title}** (`{outcome.source_id}`, {outcome.chunks} chunks).",
+            f"Removed **{md(outcome.title)}** (`{outcome.source_id}`, {outcome.chunks} chunks).",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
         await self.bot.notify(
             self.bot.config.announce_channel,
-            f"Source removed: **{outcome.title}** (`{outcome.source_id}`), by {interaction.user.name}.",
+            f"Source removed: **{md(outcome.title)}** (`{outcome.source_id}`), by {md(interaction.user.name)}.",
         )
 
     @app_commands.command(name="refresh", description="Fetch a URL source again and update it if it changed")
