@@ -69,3 +69,31 @@ def article_engine(ingestor, embedder: Embedder):  # type: ignore[no-untyped-def
 @pytest.fixture
 def article_paragraphs() -> list[str]:
     return ARTICLE.read_text(encoding="utf-8").splitlines()
+
+
+# -- the Discord bot under simcord (tests/test_discord*.py) ---------------------------------
+@pytest.fixture
+def bot_settings(settings: Settings) -> Settings:
+    settings.bot.cooldown_seconds = 0
+    settings.bot.moderator_role = "Librarian"
+    return settings
+
+
+@pytest.fixture
+def simcord_bot(bot_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
+    """The bot simcord's ``simcord_env`` runs: the real engine and store, the article ingested."""
+    from bot.discord_app import build_bot
+
+    bot = build_bot(bot_settings, embedder=embedder)
+    bot.ingestor.add_path(ARTICLE)
+    return bot
+
+
+@pytest.fixture
+def world(simcord_env):  # type: ignore[no-untyped-def]
+    """A guild with a general and a moderators' channel, and one member."""
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("general")
+    mods = guild.create_text_channel("mods")
+    member = guild.add_member(simcord_env.create_user("alice"))
+    return simcord_env, guild, channel, mods, member

@@ -12,14 +12,15 @@ from conftest import ARTICLE
 from common.settings import PROJECT_ROOT
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` from the project root, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         input=stdin,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
 

@@ -8,31 +8,6 @@ import pytest
 from conftest import ARTICLE
 
 from bot.client import CitebotBot
-from bot.discord_app import build_bot
-
-
-@pytest.fixture
-def bot_settings(settings):
-    settings.bot.cooldown_seconds = 0
-    settings.bot.moderator_role = "Librarian"
-    return settings
-
-
-@pytest.fixture
-def simcord_bot(bot_settings, embedder) -> CitebotBot:
-    bot = build_bot(bot_settings, embedder=embedder)
-    bot.ingestor.add_path(ARTICLE)
-    return bot
-
-
-@pytest.fixture
-def world(simcord_env):
-    guild = simcord_env.create_guild()
-    channel = guild.create_text_channel("general")
-    mods = guild.create_text_channel("mods")
-    member = guild.add_member(simcord_env.create_user("alice"))
-    return simcord_env, guild, channel, mods, member
-
 
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 

@@ -11,30 +11,18 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 from conftest import ARTICLE
+from test_cli import run
 from test_ingest import snapshot
 
 from common.errors import SourceError
-from common.settings import PROJECT_ROOT, load
+from common.settings import load
 from ingest.cli import main as ingest_main
 from ingest.pipeline import Ingestor
-
-
-def run(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def assert_verified(config_path: Path) -> dict[str, object]:
