@@ -89,9 +89,6 @@ class Candidate:
     def source_id(self) -> str:
         return self.hit.chunk.source_id
 
-    def row(self) -> list[float]:
-        return [self.features[name] for name in FEATURES]
-
 
 def passage_sentences(text: str, start: int, end: int) -> list[Span]:
     """Sentence spans of a passage; fragments of under three words join the sentence before."""

@@ -37,7 +37,7 @@ from citebot.decision import MODEL_FILE, DecisionModel
 from citebot.evidence import FEATURES, Candidate
 from citebot.question import Question
 from common.logs import setup_logging
-from common.settings import load
+from common.settings import AnswerSettings, load
 from common.text import fold
 from evals.scoring import score
 from evals.sets import ARTICLE, EVAL, SetKind, is_squad, kind_of, prepare_store, read_cases, squad_articles
@@ -212,7 +212,7 @@ def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> 
     def source_text(source_id: str) -> str | None:
         return texts.get(source_id)
 
-    answerer = ExtractiveAnswerer(load_settings_answer(), source_text, lambda _t: np.zeros((0, 0)), model)
+    answerer = ExtractiveAnswerer(AnswerSettings(), source_text, lambda _t: np.zeros((0, 0)), model)
     out = []
     for item in items:
         for cand in item.cands:
@@ -225,12 +225,6 @@ def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> 
 
 
 _FULL_TEXTS: dict[str, str] = {}
-
-
-def load_settings_answer():  # type: ignore[no-untyped-def]
-    from common.settings import AnswerSettings
-
-    return AnswerSettings()
 
 
 def pass_rate(results: list[tuple[Item, dict[str, Any], bool]], set_prefix: str) -> tuple[int, int]:
