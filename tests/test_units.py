@@ -144,3 +144,15 @@ def test_eval_scoring_follows_format_md():
     assert score(abstain_case, {"answered": False, "answer": "no", "citations": []}, [], None).passed
     assert not score(abstain_case, good, [], None).passed
     assert shares_run("x" * 10 + para[:40], para) and not shares_run(para[:39], para)
+
+
+def test_space_names_are_checked_and_guilds_get_their_own() -> None:
+    from common.errors import UsageError
+    from common.spaces import DEFAULT_SPACE, check_space, guild_space
+
+    assert check_space(DEFAULT_SPACE) == "default"
+    assert guild_space(123) != guild_space(124)
+    assert check_space(guild_space(123)) == "guild-123"
+    for bad in ("", "Bad", "a b", "../x", "x" * 64):
+        with pytest.raises(UsageError):
+            check_space(bad)
