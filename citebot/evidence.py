@@ -21,7 +21,8 @@ import numpy as np
 
 from citebot.question import Question
 from citebot.retrieval import Hit, LexicalIndex
-from common.text import Span, paragraph_spans, sentence_spans, terms
+from common.text import Span, paragraph_spans, passage_sentences, terms
+from index_store.packed import unpack
 
 FEATURES = (
     "s_cos",  # the sentence's similarity to the question (sentence embeddings)
@@ -90,18 +91,6 @@ class Candidate:
         return self.hit.chunk.source_id
 
 
-def passage_sentences(text: str, start: int, end: int) -> list[Span]:
-    """Sentence spans of a passage; fragments of under three words join the sentence before."""
-    spans: list[Span] = []
-    for span in sentence_spans(text, start, end):
-        words = len(text[span.start : span.end].split())
-        if spans and words < 3 and "\n" not in text[spans[-1].end : span.start]:
-            spans[-1] = Span(spans[-1].start, span.end)
-        else:
-            spans.append(span)
-    return spans
-
-
 _DASH = "\u2014\u2013-"
 
 
@@ -129,12 +118,17 @@ def candidates(hits: Sequence[Hit], source_text: Callable[[str], str | None]) ->
         full = source_text(hit.chunk.source_id) or ""
         if full[hit.chunk.start : hit.chunk.end] != hit.chunk.text:
             continue
-        for span in passage_sentences(full, hit.chunk.start, hit.chunk.end):
+        spans = passage_sentences(full, hit.chunk.start, hit.chunk.end)
+        stored = unpack(hit.chunk.sentence_vectors) if hit.chunk.sentence_vectors else None
+        if stored is not None and len(stored) != len(spans):
+            stored = None  # split differently from when it was stored: encode afresh
+        for i, span in enumerate(spans):
             if is_attribution(full[span.start : span.end]):
                 continue  # a credit line is quoted with its quotation, never on its own
             key = (hit.chunk.source_id, span.start, span.end)
             if key not in out:
-                out[key] = Candidate(hit, span, full[span.start : span.end])
+                vector = None if stored is None else stored[i]
+                out[key] = Candidate(hit, span, full[span.start : span.end], vector)
     return list(out.values())
 
 

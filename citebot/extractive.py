@@ -19,11 +19,11 @@ from collections.abc import Callable
 import numpy as np
 
 from citebot.decision import DecisionModel, load_model
-from citebot.evidence import Candidate, Evidence, attribution_after, candidates, featurize, passage_sentences
+from citebot.evidence import Candidate, Evidence, attribution_after, candidates, featurize
 from citebot.models import Answer, Citation
 from citebot.question import PRONOUNS, Question
 from common.settings import AnswerSettings
-from common.text import Span, fold, paragraph_spans, terms
+from common.text import Span, fold, paragraph_spans, passage_sentences, terms
 
 # Openers that make a sentence lean on the one before it: the pronouns, and connectives.
 _LEANS_BACK = PRONOUNS | {"such", "both", "also", "however", "but", "meanwhile"}
@@ -85,9 +85,10 @@ class ExtractiveAnswerer:
         cands = candidates(evidence.hits, self.source_text)
         if not cands:
             return []
-        vectors = self.sentence_vectors([c.text for c in cands])
-        for cand, vec in zip(cands, vectors, strict=True):
-            cand.vector = vec
+        fresh = [c for c in cands if c.vector is None]  # stores written before ingest kept sentence vectors
+        if fresh:
+            for cand, vec in zip(fresh, self.sentence_vectors([c.text for c in fresh]), strict=True):
+                cand.vector = vec
         featurize(evidence, cands, self.source_text)
         return cands
 

@@ -16,7 +16,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -209,5 +209,8 @@ class HybridRetriever:
             vectors = {}
         for hit in ranked:
             if hit.dense is None and hit.chunk.id in vectors:
-                hit.dense = float(vectors[hit.chunk.id] @ query_vector)
+                vector, sentences = vectors[hit.chunk.id]
+                hit.dense = float(vector @ query_vector)
+                if sentences:  # the lexical index keeps chunks without their sentence vectors
+                    hit.chunk = replace(hit.chunk, sentence_vectors=sentences)
         return ranked

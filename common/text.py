@@ -88,6 +88,18 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     return spans
 
 
+def passage_sentences(text: str, start: int, end: int) -> list[Span]:
+    """Sentence spans of a passage; fragments of under three words join the sentence before."""
+    spans: list[Span] = []
+    for span in sentence_spans(text, start, end):
+        words = len(text[span.start : span.end].split())
+        if spans and words < 3 and "\n" not in text[spans[-1].end : span.start]:
+            spans[-1] = Span(spans[-1].start, span.end)
+        else:
+            spans.append(span)
+    return spans
+
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 
 _STOPWORD_TEXT = """

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from common.errors import StoreError
 from common.settings import Settings, StoreSettings
+from index_store import packed
 from index_store.chroma import chroma_client, open_collection
 from index_store.chroma_registry import ChromaRegistry
 from index_store.embedding import model_slug
@@ -56,9 +57,12 @@ class Chunk:
     start: int
     end: int
     added_at: str
+    # its sentences' vectors (index_store.packed), when ingest stored them; not kept by full scans
+    sentence_vectors: str = field(default="", repr=False, compare=False)
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        extra = {packed.KEY: self.sentence_vectors} if self.sentence_vectors else {}
+        return extra | {
             "source_id": self.source_id,
             "title": self.title,
             "origin": self.origin,
@@ -80,6 +84,7 @@ class Chunk:
             start=int(meta["start"]),
             end=int(meta["end"]),
             added_at=str(meta["added_at"]),
+            sentence_vectors=str(meta.get(packed.KEY) or ""),
         )
 
 
@@ -300,12 +305,15 @@ class Store:
             want = want * 2 + gone
         return out[:k]
 
-    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of the given chunk ids."""
+    def embeddings(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, str]]:
+        """Stored vectors of the given chunk ids, each with its packed sentence vectors ("" if none)."""
         if not ids:
             return {}
-        got = self._get(ids=list(ids), include=["embeddings"])
-        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
+        got = self._get(ids=list(ids), include=["embeddings", "metadatas"])
+        return {
+            cid: (np.asarray(vec, dtype=np.float32), str((meta or {}).get(packed.KEY) or ""))
+            for cid, vec, meta in zip(got["ids"], got["embeddings"], got["metadatas"], strict=True)
+        }
 
     def iter_chunks(self, page: int = 5000) -> Iterator[Chunk]:
         """Every stored chunk, paged so memory stays flat."""
@@ -318,7 +326,7 @@ class Store:
             for cid, text, meta in zip(ids, batch["documents"], batch["metadatas"], strict=True):
                 chunk = _stored_chunk(cid, text, meta)
                 if chunk is not None:
-                    yield chunk
+                    yield replace(chunk, sentence_vectors="") if chunk.sentence_vectors else chunk
             offset += len(ids)
 
     def nearest_sources(self, vectors: np.ndarray) -> list[tuple[str, float] | None]:

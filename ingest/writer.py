@@ -16,7 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +24,9 @@ import numpy as np
 
 from common.errors import SourceError
 from common.settings import Settings
+from common.text import passage_sentences
 from index_store.embedding import Embedder
+from index_store.packed import pack
 from index_store.registry import PENDING, READY, SourceRecord, now_iso
 from index_store.store import Chunk, Store
 from ingest.chunking import chunk_text, content_hash
@@ -216,8 +218,7 @@ class Writer:
             previous: Future[list[tuple[SourceRecord, int]]] | None = None
             for group in groups:
                 self._begin(group)
-                chunks = [ch for job in group for ch in job.chunks]
-                vectors = self._vectors(group, chunks)
+                chunks, vectors = self._embedded(group)
                 if previous is not None:
                     done += previous.result()
                 previous = chroma_writer.submit(self._store_group, group, chunks, vectors, progress)
@@ -235,11 +236,38 @@ class Writer:
                 self.store.registry.mark_pending(job.record.id)
         self.store.delete_sources_chunks([job.record.id for job in group])
 
-    def _vectors(self, group: Sequence[Job], chunks: list[Chunk]) -> np.ndarray:
+    def _embedded(self, group: Sequence[Job]) -> tuple[list[Chunk], np.ndarray]:
+        """The group's chunks, each carrying its sentences' vectors, and the chunks' vectors.
+
+        Chunks and sentences go to the encoder in one call; storing sentence vectors at ingest
+        means answering never encodes a sentence (``citebot.evidence.candidates``).
+        """
+        chunks = [ch for job in group for ch in job.chunks]
         given = [job.vectors for job in group]
-        if all(v is not None for v in given) and chunks:
-            return np.concatenate([v for v in given if v is not None])
-        return self.embedder.embed([ch.text for ch in chunks])
+        have_chunks = all(v is not None for v in given) and bool(chunks)
+        sentences = self._sentences(group)
+        texts = [t for per_chunk in sentences for t in per_chunk]
+        if not have_chunks:
+            texts = [ch.text for ch in chunks] + texts
+        encoded = self.embedder.embed(texts)
+        if have_chunks:
+            vectors = np.concatenate([v for v in given if v is not None])
+        else:
+            vectors, encoded = encoded[: len(chunks)], encoded[len(chunks) :]
+        out, at = [], 0
+        for chunk, per_chunk in zip(chunks, sentences, strict=True):
+            out.append(replace(chunk, sentence_vectors=pack(encoded[at : at + len(per_chunk)])))
+            at += len(per_chunk)
+        return out, vectors
+
+    def _sentences(self, group: Sequence[Job]) -> list[list[str]]:
+        """Each chunk's sentences, split as the answerer splits them."""
+        out = []
+        for job in group:
+            text = job.text if job.text is not None else self.store.registry.text(job.record.id) or ""
+            for ch in job.chunks:
+                out.append([text[sp.start : sp.end] for sp in passage_sentences(text, ch.start, ch.end)])
+        return out
 
     def _store_group(
         self, group: Sequence[Job], chunks: list[Chunk], vectors: np.ndarray, progress: Progress | None

@@ -144,3 +144,50 @@ def test_follow_up_answer_is_short_and_in_reading_order(article_engine):
     assert len(answer.citations) <= 2
     starts = [c.start for c in answer.citations if c.source == "ken-loach-expelled"]
     assert starts == sorted(starts)
+
+
+def test_ingest_stores_sentence_vectors_so_answering_encodes_no_sentence(article_engine, monkeypatch):
+    """Each chunk carries its sentences' vectors (written at ingest, as the answerer splits
+    them), close to encoding each sentence afresh; answering then never encodes a sentence."""
+    import numpy as np
+
+    from common.text import passage_sentences
+    from index_store.packed import unpack
+
+    store = article_engine.store
+    text = store.registry.text("ken-loach-expelled")
+    got = store.collection.get(include=["documents", "metadatas"])
+    assert got["ids"]
+    for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+        chunk = store.embeddings([cid])[cid]
+        vectors = unpack(chunk[1])
+        spans = passage_sentences(text, int(meta["start"]), int(meta["end"]))
+        assert vectors is not None and len(vectors) == len(spans)
+        fresh = article_engine.embedder.embed([text[s.start : s.end] for s in spans])
+        assert np.min(np.sum(vectors * fresh, axis=1)) > 0.99
+
+    def no_encoding(texts: list[str]) -> np.ndarray:
+        raise AssertionError(f"encoded {len(texts)} sentences while answering")
+
+    monkeypatch.setattr(article_engine.extractive, "sentence_vectors", no_encoding)
+    answer = article_engine.ask("why did loach get booted from labour lol")
+    assert answer.answered and {c.paragraph for c in answer.citations} & {1, 4}
+
+
+def test_a_store_without_sentence_vectors_still_answers(article_engine, monkeypatch):
+    """Stores written before sentence vectors were kept answer the same, encoding lazily."""
+    store = article_engine.store
+    encode = article_engine.extractive.sentence_vectors
+    encoded: list[str] = []
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        encoded.extend(texts)
+        return encode(texts)
+
+    monkeypatch.setattr(article_engine.extractive, "sentence_vectors", counting)
+    got = store.collection.get(include=["metadatas"])
+    store.collection.update(ids=got["ids"], metadatas=[{"sentence_vectors": None}] * len(got["ids"]))  # Chroma: None deletes
+    assert all("sentence_vectors" not in m for m in store.collection.get(include=["metadatas"])["metadatas"])
+    answer = article_engine.ask("why did loach get booted from labour lol")
+    assert answer.answered and {c.paragraph for c in answer.citations} & {1, 4}
+    assert encoded
