@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from citebot.abstention import Abstainer, load_abstainer, question_row
 from citebot.decision import DecisionModel, load_model
 from citebot.evidence import Candidate, Evidence, attribution_after, candidates, featurize
 from citebot.models import Answer, Citation
@@ -39,11 +40,13 @@ class ExtractiveAnswerer:
         source_text: Callable[[str], str | None],
         sentence_vectors: Callable[[list[str]], np.ndarray],
         model: DecisionModel | None = None,
+        abstainer: Abstainer | None = None,
     ) -> None:
         self.settings = settings
         self.source_text = source_text
         self.sentence_vectors = sentence_vectors
         self._model = model
+        self._abstainer = abstainer
 
     @property
     def model(self) -> DecisionModel:
@@ -56,9 +59,40 @@ class ExtractiveAnswerer:
         self._model = model
 
     @property
+    def abstainer(self) -> Abstainer:
+        if self._abstainer is None:
+            self._abstainer = load_abstainer()
+        return self._abstainer
+
+    @abstainer.setter
+    def abstainer(self, abstainer: Abstainer) -> None:
+        self._abstainer = abstainer
+
+    @property
     def threshold(self) -> float:
+        """The probability a further sentence must reach to be quoted beside the best one
+        (and, when ``answer.min_score`` is set, the best one to answer at all)."""
         configured = self.settings.min_score
         return self.model.threshold if configured is None else configured
+
+    def answers(self, question: Question, scored: list[Candidate], best: Candidate) -> bool:
+        """Whether quoting ``best`` answers.
+
+        Never when a name, number or quoted phrase of the question is nowhere in the passages
+        found (a question about "Titanic" is not answered by a page that never mentions it).
+        With ``answer.min_score`` set: when the best sentence's probability reaches it.
+        Otherwise when either learned judge is confident: the ranker (the best sentence reaches
+        its threshold) or the abstainer, which reads the question as a whole and rescues
+        answers the ranker under-rates, such as casually typed questions.
+        """
+        if best.features.get("anc_any_missing"):
+            return False
+        if self.settings.min_score is not None:
+            return best.score >= self.settings.min_score
+        if best.score >= self.model.threshold:
+            return True
+        abstainer = self.abstainer
+        return abstainer.probability(question_row(question, scored, self.model.features)) >= abstainer.threshold
 
     def answer(self, evidence: Evidence, on_text: Callable[[str], None] | None = None) -> Answer:
         return self.decide(evidence.question, self.candidates(evidence))
@@ -68,10 +102,14 @@ class ExtractiveAnswerer:
         if not scored:
             return Answer.abstain(question.raw, question.search_text)
         best = max(scored, key=lambda c: c.score)
-        if best.score < self.threshold:
+        if not self.answers(question, scored, best):
             return Answer.abstain(question.raw, question.search_text)
-        chosen = self._select(scored, best)
-        return self._compose(question, chosen)
+        return self.quote(question, scored)
+
+    def quote(self, question: Question, scored: list[Candidate]) -> Answer:
+        """The answer that quotes the best sentence and those close to it, whatever its odds."""
+        best = max(scored, key=lambda c: c.score)
+        return self._compose(question, self._select(scored, best))
 
     # -- scoring -------------------------------------------------------------
     def candidates(self, evidence: Evidence) -> list[Candidate]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,19 @@ def print_calibration(
     engine: Any, scored: list[tuple[dict[str, Any], Any, list[Any]]], paragraphs: list[str], root: Path | None
 ) -> None:
     """Precision (share of the answers given that pass) and coverage (share of answerable
-    questions answered correctly) at other thresholds, on the same candidates."""
+    questions answered correctly) at other thresholds, on the same candidates: the
+    abstainer's threshold, or ``answer.min_score`` when that is configured."""
     answerer = engine.extractive
-    in_use = answerer.threshold
     configured = engine.settings.answer.min_score
+    abstainer = answerer.abstainer
+    in_use = abstainer.threshold if configured is None else configured
     answerable = sum(1 for case, _q, _c in scored if case["kind"] == "answer")
-    print("   threshold  precision  coverage  passed")
+    print(f"   threshold ({'abstainer' if configured is None else 'answer.min_score'})  precision  coverage  passed")
     for threshold in sorted({*CALIBRATION, in_use}):
-        engine.settings.answer.min_score = threshold
+        if configured is None:
+            answerer.abstainer = replace(abstainer, threshold=threshold)
+        else:
+            engine.settings.answer.min_score = threshold
         given = right = passed = 0
         for case, question, cands in scored:
             answer = answerer.decide(question, cands).to_json()
@@ -117,6 +122,7 @@ def print_calibration(
             f"  {passed}/{len(scored)}{mark}"
         )
     engine.settings.answer.min_score = configured
+    answerer.abstainer = abstainer
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from citebot.abstention import ABSTAIN_FILE, QUESTION_FEATURES, Abstainer, question_row
 from citebot.decision import MODEL_FILE, DecisionModel
 from citebot.evidence import FEATURES, Candidate
 from citebot.question import Question
@@ -203,8 +204,17 @@ def fit(items: list[Item], c_value: float, features: tuple[str, ...] = FEATURES)
     return DecisionModel(features, mean, scale, coef, bias, 0.5, 0.8)
 
 
-def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> list[tuple[Item, dict[str, Any], bool]]:
-    """Answer every item with ``model`` exactly as the engine would, and score it."""
+def simulate(
+    items: list[Item],
+    model: DecisionModel,
+    paragraphs: list[str],
+    abstainer: Abstainer | None = None,
+    *,
+    quote_best: bool = False,
+) -> list[tuple[Item, dict[str, Any], bool]]:
+    """Answer every item exactly as the engine would, and score it: with ``abstainer`` deciding
+    whether to answer, or without one, answering when the best sentence reaches ``model.threshold``;
+    or, with ``quote_best``, always quoting the best sentence (what answering would give)."""
     from citebot.extractive import ExtractiveAnswerer
 
     texts: dict[str, str] = {}
@@ -212,19 +222,68 @@ def simulate(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> 
     def source_text(source_id: str) -> str | None:
         return texts.get(source_id)
 
-    answerer = ExtractiveAnswerer(AnswerSettings(), source_text, lambda _t: np.zeros((0, 0)), model)
+    settings = AnswerSettings() if abstainer is not None else AnswerSettings(min_score=model.threshold)
+    answerer = ExtractiveAnswerer(settings, source_text, lambda _t: np.zeros((0, 0)), model, abstainer)
     out = []
     for item in items:
         for cand in item.cands:
             texts.setdefault(cand.source_id, _FULL_TEXTS[cand.source_id])
         answerer.score(item.cands)
-        answer = answerer.decide(item.question, item.cands).to_json()
+        if quote_best and item.cands:
+            answer = answerer.quote(item.question, item.cands).to_json()
+        else:
+            answer = answerer.decide(item.question, item.cands).to_json()
         verdict = score(item.case, answer, paragraphs, item.kind.sources_root)
         out.append((item, answer, verdict.passed))
     return out
 
 
 _FULL_TEXTS: dict[str, str] = {}
+
+
+ABSTAINER_PARAMS: dict[str, Any] = {
+    "max_depth": 3,
+    "max_iter": 150,
+    "learning_rate": 0.05,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+def fit_abstainer(items: list[Item], model: DecisionModel, paragraphs: list[str]) -> Abstainer:
+    """Boosted trees on question-level rows: 1 where quoting the ranker's best sentence passes
+    (and abstaining would not), 0 where abstaining is right or nothing quoted would be."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    answered = simulate(items, model, paragraphs, quote_best=True)
+    abstained = simulate(items, replace(model, threshold=1.0), paragraphs)  # never answers (p < 1)
+    rows, ys, weights = [], [], []
+    for (item, _a, ok_answer), (_i, _b, ok_abstain) in zip(answered, abstained, strict=True):
+        rows.append(question_row(item.question, item.cands, model.features))
+        ys.append(int(ok_answer and not ok_abstain))
+        weights.append(1.0 if item.set_name.startswith("dev_squad2") else ARTICLE_WEIGHT)
+    clf = HistGradientBoostingClassifier(**ABSTAINER_PARAMS)
+    clf.fit(np.asarray(rows, dtype=np.float64), np.asarray(ys), sample_weight=np.asarray(weights))
+    return exported(clf, QUESTION_FEATURES + model.features, 0.5)
+
+
+def exported(clf: Any, features: tuple[str, ...], threshold: float) -> Abstainer:
+    """A fitted binary ``HistGradientBoostingClassifier`` as plain numbers."""
+    trees = tuple(_tree(predictor.nodes) for (predictor,) in clf._predictors)
+    baseline = float(np.ravel(clf._baseline_prediction)[0])
+    return Abstainer(features, baseline, trees, threshold)
+
+
+def _tree(nodes: Any) -> dict[str, list[Any]]:
+    """One fitted tree as plain lists (numeric splits only: every feature is a number, never missing)."""
+    return {
+        "feature": [int(v) for v in nodes["feature_idx"]],
+        "threshold": [float(v) for v in nodes["num_threshold"]],  # exact: a data value may sit on it
+        "left": [int(v) for v in nodes["left"]],
+        "right": [int(v) for v in nodes["right"]],
+        "value": [round(float(v), 8) for v in nodes["value"]],
+        "leaf": [int(v) for v in nodes["is_leaf"]],
+    }
 
 
 def pass_rate(results: list[tuple[Item, dict[str, Any], bool]], set_prefix: str) -> tuple[int, int]:
@@ -247,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bbc", action="store_true", help="also validate on dev_bbc (ingests 2,095 articles once)")
     parser.add_argument("--features", type=Path, help="cache of collected features (reused when present)")
     parser.add_argument("--vectors", type=Path, help="cache of encoded texts (reused when present)")
-    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--out", type=Path, default=MODEL_FILE, help="the sentence ranker's parameters")
+    parser.add_argument("--abstain-out", type=Path, default=ABSTAIN_FILE, help="the abstainer's parameters")
     parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument(
         "--check",
@@ -280,13 +340,16 @@ def main(argv: list[str] | None = None) -> int:
                 best = (got, thr, rel)
     _, thr, rel = best
     model = replace(base, threshold=thr, relative=rel)
+    abstainer = fit_abstainer(train, model, paragraphs)
     if args.check:
-        return check(model, args.out)
-    report = describe(model, train, val, paragraphs)
-    model = replace(model, info=report)
+        return check(model, args.out) | check_abstainer(abstainer, args.abstain_out)
+    report = describe(model, abstainer, train, val, paragraphs)
+    model = replace(model, info={"ranker_alone": describe(model, None, train, val, paragraphs)})
+    abstainer = replace(abstainer, info=report)
     args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    args.abstain_out.write_text(json.dumps(abstainer.to_json()) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {args.abstain_out}")
     return 0
 
 
@@ -309,18 +372,43 @@ def check(model: DecisionModel, path: Path) -> int:
     return 0 if same else 1
 
 
-def describe(model: DecisionModel, train: list[Item], val: list[Item], paragraphs: list[str]) -> dict[str, Any]:
-    """Pass rates by split and set, SQuAD figures, and the validation calibration table."""
-    out: dict[str, Any] = {"threshold": model.threshold, "relative": model.relative}
+def check_abstainer(abstainer: Abstainer, path: Path) -> int:
+    """Whether retraining reproduced the committed abstainer (to rounding)."""
+    committed = Abstainer.from_json(json.loads(path.read_text(encoding="utf-8")))
+    fresh = Abstainer.from_json(json.loads(json.dumps(abstainer.to_json())))
+    same = (
+        committed.features == fresh.features
+        and committed.threshold == fresh.threshold
+        and abs(committed.baseline - fresh.baseline) < 1e-4
+        and len(committed.trees) == len(fresh.trees)
+        and all(
+            a["feature"] == b["feature"]
+            and a["leaf"] == b["leaf"]
+            and np.allclose(a["threshold"], b["threshold"], atol=2e-3)
+            and np.allclose(a["value"], b["value"], atol=2e-3)
+            for a, b in zip(committed.trees, fresh.trees, strict=True)
+        )
+    )
+    print(f"retrained abstainer {'matches' if same else 'DIFFERS FROM'} {path}")
+    return 0 if same else 1
+
+
+def describe(
+    model: DecisionModel, abstainer: Abstainer | None, train: list[Item], val: list[Item], paragraphs: list[str]
+) -> dict[str, Any]:
+    """Pass rates by split and set, SQuAD figures, and the validation calibration table
+    (with the abstainer deciding, or the ranker's threshold alone when it is None)."""
+    out: dict[str, Any] = {"threshold": model.threshold if abstainer is None else abstainer.threshold}
+    out["relative"] = model.relative
     for name, items in (("train", train), ("validation", val)):
-        results = simulate(items, model, paragraphs)
+        results = simulate(items, model, paragraphs, abstainer)
         block: dict[str, Any] = {}
         for set_name in sorted({i.set_name for i in items}):
             got, total = pass_rate([r for r in results if r[0].set_name == set_name], "")
             block[set_name] = f"{got}/{total}"
         block["squad"] = squad_figures(results)
         out[name] = block
-    out["calibration (validation)"] = calibration(model, val, paragraphs)
+    out["calibration (validation)"] = calibration(model, abstainer, val, paragraphs)
     return out
 
 
@@ -339,16 +427,22 @@ def squad_figures(results: list[tuple[Item, dict[str, Any], bool]]) -> dict[str,
     }
 
 
-def calibration(model: DecisionModel, items: list[Item], paragraphs: list[str]) -> list[str]:
+def calibration(
+    model: DecisionModel, abstainer: Abstainer | None, items: list[Item], paragraphs: list[str]
+) -> list[str]:
     rows = ["threshold  precision  coverage  overall"]
     answerable = [i for i in items if i.case["kind"] == "answer"]
-    for thr in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, model.threshold}):
-        results = simulate(items, replace(model, threshold=thr), paragraphs)
+    in_use = model.threshold if abstainer is None else abstainer.threshold
+    for thr in sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, in_use}):
+        if abstainer is None:
+            results = simulate(items, replace(model, threshold=thr), paragraphs)
+        else:
+            results = simulate(items, model, paragraphs, replace(abstainer, threshold=thr))
         given = [r for r in results if r[1]["answered"]]
         precision = sum(ok for *_, ok in given) / max(1, len(given))
         coverage = sum(ok for i, _a, ok in results if i.case["kind"] == "answer") / max(1, len(answerable))
         overall = sum(ok for *_, ok in results) / max(1, len(results))
-        mark = " (chosen)" if thr == model.threshold else ""
+        mark = " (chosen)" if thr == in_use else ""
         rows.append(f"{thr:9.3f}  {precision:9.1%}  {coverage:8.1%}  {overall:7.1%}{mark}")
     return rows
 

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from citebot.abstention import QUESTION_FEATURES, load_abstainer
 from citebot.decision import load_model
 from citebot.evidence import FEATURES
 from common.settings import PROJECT_ROOT
@@ -21,8 +22,8 @@ def test_committed_parameters_load_and_score():
     rows = np.vstack([model.mean, model.mean + model.scale])
     probabilities = model.probabilities(rows)
     assert probabilities.shape == (2,) and np.all((probabilities > 0) & (probabilities < 1))
-    # the validation figures are kept with the parameters they describe
-    assert "validation" in model.info and "calibration (validation)" in model.info
+    # the ranker alone (its own threshold, no abstainer) is described beside its parameters
+    assert "validation" in model.info["ranker_alone"]
 
 
 def test_a_sentence_closer_in_meaning_and_words_is_more_likely_to_answer():
@@ -49,3 +50,32 @@ def test_retraining_from_the_script_reproduces_the_committed_parameters(tmp_path
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "retrained model matches" in done.stdout
+    assert "retrained abstainer matches" in done.stdout
+
+
+def test_the_exported_abstainer_scores_exactly_as_the_fitted_trees():
+    """The tree export read with numpy at run time gives scikit-learn's own probabilities."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from evals.train import ABSTAINER_PARAMS, exported
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 0] + 0.5 * x[:, 1] * x[:, 2] + rng.normal(scale=0.3, size=400) > 0).astype(int)
+    clf = HistGradientBoostingClassifier(**ABSTAINER_PARAMS).fit(x, y)
+    abstainer = exported(clf, tuple("abcde"), 0.5)
+    expected = clf.predict_proba(x[:50])[:, 1]
+    got = [abstainer.probability(row) for row in x[:50]]
+    assert np.allclose(got, expected, atol=1e-6)
+
+
+def test_committed_abstainer_loads_and_decides_on_the_ranker_features():
+    abstainer = load_abstainer()
+    assert abstainer.features == QUESTION_FEATURES + load_model().features
+    assert 0.0 < abstainer.threshold < 1.0 and abstainer.trees
+    assert "validation" in abstainer.info and "calibration (validation)" in abstainer.info
+    # a question whose best sentence the ranker gives 0.95 answers; one at 0.01 does not
+    row = [0.0] * len(abstainer.features)
+    confident, hopeless = list(row), list(row)
+    confident[0], hopeless[0] = 0.95, 0.01
+    assert abstainer.probability(confident) > abstainer.probability(hopeless)

@@ -186,7 +186,8 @@ def test_a_store_without_sentence_vectors_still_answers(article_engine, monkeypa
 
     monkeypatch.setattr(article_engine.extractive, "sentence_vectors", counting)
     got = store.collection.get(include=["metadatas"])
-    store.collection.update(ids=got["ids"], metadatas=[{"sentence_vectors": None}] * len(got["ids"]))  # Chroma: None deletes
+    # Chroma deletes a metadata key updated to None
+    store.collection.update(ids=got["ids"], metadatas=[{"sentence_vectors": None}] * len(got["ids"]))
     assert all("sentence_vectors" not in m for m in store.collection.get(include=["metadatas"])["metadatas"])
     answer = article_engine.ask("why did loach get booted from labour lol")
     assert answer.answered and {c.paragraph for c in answer.citations} & {1, 4}
