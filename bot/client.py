@@ -36,7 +36,7 @@ from ingest.sources import Sources
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync")
 
 
 class CitebotBot(commands.Bot):

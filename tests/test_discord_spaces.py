@@ -108,3 +108,41 @@ async def test_thread_follow_up_is_answered_after_a_restart(world, simcord_bot, 
     env.backend.edit_channel(thread.id, {}, thread_metadata={"archived": True})
     await env.settle()
     assert restarted.histories.get(space, thread.id) is None
+
+
+async def test_url_sources_resync_on_the_server_schedule(world, simcord_bot, bot_settings):
+    from httpserver import Routes, serve
+
+    from bot.cogs.resync import TICK_MINUTES
+
+    env, guild, general, mods, _alice = world
+    ada = admin_of(env, guild)
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    routes = Routes()
+    page = "<html><title>Ferry</title><body><p>The ferry sails daily at {}.</p></body></html>"
+    routes.page("/ferry.html", page.format("7am"), etag='"v1"')
+    tick = TICK_MINUTES * 60 + 1
+    with serve(routes) as base:
+        sources = simcord_bot.sources
+        sources.add(sources.from_url(f"{base}/ferry.html", source_id="ferry"), added_by="mo")
+        await env.advance_time(tick)
+        assert routes.hits == ["/ferry.html"]  # off by default: nothing fetched
+        await ada.slash(general, "settings set", resync_hours=1, announce_channel=general, moderators_channel=mods)
+        await env.advance_time(tick)  # due at once: fetched whole (no validators yet), same text
+        assert routes.bodies == ["/ferry.html"] * 2 and len(general.history()) == 0
+        await env.advance_time(3600)  # due again: a conditional request, answered 304
+        assert len(routes.hits) == 3 and len(routes.bodies) == 2
+
+        routes.page("/ferry.html", page.format("9am"), etag='"v2"')
+        await env.advance_time(3600)
+        assert "Source updated" in general.last_message.content and "ferry" in general.last_message.content
+        assert "9am" in simcord_bot.ingestor.store.registry.text("ferry")
+
+        routes.failing.add("/ferry.html")
+        for _ in range(2):
+            await env.advance_time(3600)
+        failures = [m.content for m in mods.history() if "Re-sync failed" in m.content]
+        assert len(failures) == 1 and "HTTP 500" in failures[0] and len(routes.hits) == 6
+        routes.failing.clear()
+        await env.advance_time(3600)
+        assert "works again" in mods.last_message.content
