@@ -36,12 +36,18 @@ def open_kv(settings: Settings, name: str) -> KeyValue:
     return SqliteKV(settings.store_path / f"{name}.sqlite3")
 
 
+def sqlite_file(path: Path) -> sqlite3.Connection:
+    """A SQLite file of the store directory, shared by threads (callers hold their own lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class SqliteKV:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite_file(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def get(self, key: str) -> dict[str, Any] | None:

@@ -74,7 +74,7 @@ async def test_forum_post_is_answered_in_its_thread(world, simcord_bot):
     env, guild, _general, mods, alice = world
     forum = guild.create_forum_channel("help")
     ada = admin_of(env, guild)
-    await ada.slash(mods, "settings forum", action="add", channel=forum)
+    await ada.slash(mods, "settings channel", action="allow", channel=forum)
     await ada.slash(mods, "settings set", moderators_channel=mods)
 
     thread = await forum_post(env, forum, alice, "Expelled", "Why was Ken Loach expelled from Labour?")

@@ -1,4 +1,4 @@
-"""Server admins set the bot up for their server: /settings show, set, channel, forum, reset.
+"""Server admins set the bot up for their server: /settings show, set, channel, reset.
 
 Hidden from members (``default_permissions``) and checked again on every use (Manage Server):
 a hidden command can still be invoked by id.  Replies are private.  The values are the server's
@@ -116,31 +116,28 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         }
         await self._change(interaction, {k: v for k, v in given.items() if v is not None})
 
-    @app_commands.command(name="channel", description="Allow or stop questions in a channel")
-    @app_commands.describe(action="allow or disallow", channel="The channel")
+    @app_commands.command(name="channel", description="Where the bot listens: channels to ask in, forums to answer")
+    @app_commands.describe(
+        action="allow or disallow",
+        channel="A text channel: members may ask there. A forum channel: its new posts are answered.",
+    )
     async def channel(
-        self, interaction: discord.Interaction, action: Literal["allow", "disallow"], channel: discord.TextChannel
+        self,
+        interaction: discord.Interaction,
+        action: Literal["allow", "disallow"],
+        channel: discord.TextChannel | discord.ForumChannel,
     ) -> None:
-        await self._edit_list(interaction, "allowed_channels", channel.id, add=action == "allow")
-
-    @app_commands.command(name="forum", description="Answer (or stop answering) new posts in a forum channel")
-    @app_commands.describe(action="add or remove", channel="The forum channel")
-    async def forum(
-        self, interaction: discord.Interaction, action: Literal["add", "remove"], channel: discord.ForumChannel
-    ) -> None:
-        await self._edit_list(interaction, "forum_channels", channel.id, add=action == "add")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        name = "forum_channels" if isinstance(channel, discord.ForumChannel) else "allowed_channels"
+        current = getattr(await self.bot.guild_settings(interaction.guild), name)
+        ids = [c for c in current if c != channel.id] + ([channel.id] if action == "allow" else [])
+        await self._change(interaction, {name: ids})
 
     @app_commands.command(name="reset", description="Put a setting (or all) back to the default")
     @app_commands.describe(setting="The setting to reset")
     @app_commands.choices(setting=[app_commands.Choice(name=n, value=n) for n in (*SETTING_NAMES, "all")])
     async def reset(self, interaction: discord.Interaction, setting: str) -> None:
         await self._change(interaction, {}, clear=SETTING_NAMES if setting == "all" else (setting,))
-
-    async def _edit_list(self, interaction: discord.Interaction, name: str, channel_id: int, *, add: bool) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        current = await self.bot.guild_settings(interaction.guild)
-        ids = [c for c in getattr(current, name) if c != channel_id] + ([channel_id] if add else [])
-        await self._change(interaction, {name: ids})
 
 
 async def setup(bot: CitebotBot) -> None:
