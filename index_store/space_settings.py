@@ -6,12 +6,15 @@ Chroma server applies to the next question.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from common.settings import BotSettings
 from common.space_settings import SETTING_NAMES, SettingsError, SpaceSettings
 from index_store.kv import KeyValue
+
+log = logging.getLogger(__name__)
 
 
 def _key(space: str) -> str:
@@ -31,7 +34,8 @@ class SpaceSettingsStore:
         overrides = self.overrides(space)
         try:
             return SpaceSettings.effective(self._defaults(), overrides)
-        except SettingsError:  # a default changed under a stored override: the defaults win
+        except SettingsError as exc:  # a default changed under a stored override: the defaults win
+            log.warning("settings of space %s no longer valid, using the defaults: %s", space, exc)
             return SpaceSettings.effective(self._defaults(), {})
 
     def update(self, space: str, changes: dict[str, Any], *, clear: tuple[str, ...] = ()) -> SpaceSettings:
@@ -42,5 +46,6 @@ class SpaceSettingsStore:
             raise SettingsError(f"Not changed: no setting called {', '.join(unknown)}")
         overrides = {k: v for k, v in self.overrides(space).items() if k not in clear} | changes
         result = SpaceSettings.effective(self._defaults(), overrides)
-        self.kv.put(_key(space), overrides)
+        if changes or clear:
+            self.kv.put(_key(space), overrides)
         return result

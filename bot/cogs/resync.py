@@ -22,6 +22,7 @@ from ingest.resync import Resyncer, SyncResult
 log = logging.getLogger(__name__)
 
 TICK_MINUTES = 5.0  # how often schedules are looked at
+PRUNE_SECONDS = 3600.0  # how often idle conversations are looked for
 
 
 class UpkeepCog(commands.Cog):
@@ -30,6 +31,7 @@ class UpkeepCog(commands.Cog):
         self.resyncer = Resyncer(
             bot.sources, open_kv(bot.settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp()
         )
+        self._pruned_at = 0.0
         self.tick.start()
 
     async def cog_unload(self) -> None:
@@ -43,9 +45,12 @@ class UpkeepCog(commands.Cog):
                 await self.resync_if_due(guild)
             except Exception:
                 log.exception("scheduled re-sync of server %s failed", guild.id)
-        dropped = await asyncio.to_thread(self.bot.histories.prune)
-        if dropped:
-            log.info("forgot %d idle thread conversation(s)", dropped)
+        now = discord.utils.utcnow().timestamp()
+        if now - self._pruned_at >= PRUNE_SECONDS:
+            self._pruned_at = now
+            dropped = await asyncio.to_thread(self.bot.histories.prune)
+            if dropped:
+                log.info("forgot %d idle thread conversation(s)", dropped)
 
     async def resync_if_due(self, guild: discord.Guild) -> list[SyncResult]:
         config = await self.bot.guild_settings(guild)
