@@ -22,16 +22,21 @@ from bot.cooldown import Cooldowns
 from bot.errors import user_message
 from bot.formatting import split_text
 from bot.replies import NO_MENTIONS, send_private
-from citebot.engine import Conversation, Engine
+from citebot.engine import Engine
 from citebot.feedback import FeedbackStore
 from citebot.models import Answer
 from common.settings import BotSettings, Settings
+from common.space_settings import SpaceSettings
+from common.spaces import guild_space
+from index_store.kv import open_kv
+from index_store.space_settings import SpaceSettingsStore
+from index_store.threads import ThreadHistories
 from ingest.pipeline import Ingestor
 from ingest.sources import Sources
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync")
 
 
 class CitebotBot(commands.Bot):
@@ -42,6 +47,8 @@ class CitebotBot(commands.Bot):
         engine: Engine,
         sources: Sources,
         feedback: FeedbackStore,
+        space_settings: SpaceSettingsStore | None = None,
+        histories: ThreadHistories | None = None,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
         intents = discord.Intents.default()
@@ -57,6 +64,16 @@ class CitebotBot(commands.Bot):
         self.engine = engine
         self.sources = sources
         self.feedback = feedback
+        # Per-server settings and thread conversations live in the store, so they survive a
+        # restart and every bot process on one Chroma server shares them.
+        self.space_settings = space_settings or SpaceSettingsStore(
+            open_kv(settings, "space-settings"), lambda: self.settings.bot
+        )
+        self.histories = histories or ThreadHistories(
+            open_kv(settings, "threads"),
+            turns=lambda: self.settings.answer.history_turns,
+            max_age_hours=lambda: self.settings.bot.history_max_age_hours,
+        )
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
         self.ingest_lock = asyncio.Lock()
@@ -96,15 +113,11 @@ class CitebotBot(commands.Bot):
         return self.engine.streams
 
     async def answer(
-        self, question: str, conversation: Conversation | None = None, on_text: Callable[[str], None] | None = None
+        self, question: str, history: Sequence[str] = (), on_text: Callable[[str], None] | None = None
     ) -> Answer:
-        """Answer in a worker thread; a ``conversation`` (the engine's) resolves follow-ups and keeps the question."""
+        """Answer in a worker thread; ``history``: the earlier questions a follow-up leans on."""
         await self.engine_ready()
-        history = list(conversation.history) if conversation is not None else []
-        answer = await asyncio.to_thread(self.engine.ask, question, history, on_text)
-        if conversation is not None:
-            conversation.history.append(answer.question)
-        return answer
+        return await asyncio.to_thread(self.engine.ask, question, list(history), on_text)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a background job, keeping a reference so it is neither lost nor collected."""
@@ -118,29 +131,39 @@ class CitebotBot(commands.Bot):
         if not task.cancelled() and task.exception() is not None:
             log.error("background job %r failed", task.get_name(), exc_info=task.exception())
 
-    # -- permissions and channels ---------------------------------------------
-    def channel_allowed(self, channel: Any) -> bool:
-        allowed = self.config.allowed_channels
-        if not allowed:
-            return True
-        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
-        return bool(ids & set(allowed))
+    # -- per-server settings, permissions and channels ---------------------------
+    async def guild_settings(self, guild: discord.abc.Snowflake | None) -> SpaceSettings:
+        """The settings of a server (read fresh: another bot process may have changed them)."""
+        if guild is None:
+            return SpaceSettings.effective(self.settings.bot, {})
+        return await asyncio.to_thread(self.space_settings.get, guild_space(guild.id))
 
-    def is_moderator(self, member: discord.abc.User) -> bool:
+    @staticmethod
+    def channel_allowed(channel: Any, config: SpaceSettings) -> bool:
+        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+        if ids & set(config.forum_channels):
+            return True
+        return not config.allowed_channels or bool(ids & set(config.allowed_channels))
+
+    @staticmethod
+    def is_moderator(member: discord.abc.User, config: SpaceSettings) -> bool:
         if not isinstance(member, discord.Member):
             return False
         if member.guild_permissions.manage_guild:
             return True
-        wanted = self.config.moderator_role.strip()
+        wanted = config.moderator_role.strip()
         return bool(wanted) and any(wanted in (role.name, str(role.id)) for role in member.roles)
 
-    async def notify(self, channel_id: int | None, text: str) -> None:
-        """Post to a configured channel (moderators' or announcements), if there is one."""
-        if not channel_id:
+    async def notify(self, guild: discord.abc.Snowflake | None, channel_id: int | None, text: str) -> None:
+        """Post to a server's configured channel (moderators' or announcements), if it has one."""
+        if not channel_id or guild is None:
             return
         channel = self.get_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
+        if not isinstance(channel, discord.abc.Messageable) or getattr(channel, "guild", None) is None:
             log.warning("configured channel %s is not a text channel the bot can see", channel_id)
+            return
+        if channel.guild.id != guild.id:  # type: ignore[union-attr]
+            log.warning("configured channel %s belongs to another server; not posting there", channel_id)
             return
         for piece in split_text(text):
             await channel.send(piece, allowed_mentions=NO_MENTIONS)

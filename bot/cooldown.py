@@ -12,16 +12,18 @@ class Cooldowns:
         self._clock = clock
         self._last: dict[int, float] = {}
 
-    def retry_after(self, user_id: int) -> float:
-        """Seconds the user must still wait (0 means go ahead, and the clock restarts)."""
-        if self.seconds <= 0:
+    def retry_after(self, user_id: int, seconds: float | None = None) -> float:
+        """Seconds the user must still wait (0 means go ahead, and the clock restarts);
+        ``seconds``: this server's cooldown, if not the default."""
+        seconds = self.seconds if seconds is None else seconds
+        if seconds <= 0:
             return 0.0
         now = self._clock()
         last = self._last.get(user_id)
-        if last is not None and now - last < self.seconds:
-            return self.seconds - (now - last)
+        if last is not None and now - last < seconds:
+            return seconds - (now - last)
         self._last[user_id] = now
         if len(self._last) > 10_000:
-            cutoff = now - self.seconds
+            cutoff = now - max(seconds, self.seconds)
             self._last = {k: v for k, v in self._last.items() if v >= cutoff}
         return 0.0

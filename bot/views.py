@@ -60,8 +60,10 @@ class AnswerView(discord.ui.View):
         who = f"{user.name} ({user.id})"
         await asyncio.to_thread(self.bot.feedback.record, self.answer, user=who, helpful=helpful)
         if not helpful:
+            config = await self.bot.guild_settings(interaction.guild)
             await self.bot.notify(
-                self.bot.config.moderators_channel,
+                interaction.guild,
+                config.moderators_channel,
                 f"**Not helpful** (from {md(user.name)}): {trim(md(self.answer.question), 300)}\n"
                 f"Answer given: {trim(md(self.answer.text), 1200)}",
             )

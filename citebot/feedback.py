@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
 from citebot.models import Answer
+from index_store.kv import sqlite_file
 from index_store.registry import now_iso
 
 _SCHEMA = """
@@ -26,10 +26,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite_file(path)
         self._db.executescript(_SCHEMA)
 
     def record(self, answer: Answer, *, user: str, helpful: bool) -> int:

@@ -145,6 +145,9 @@ class IngestSettings(_Section):
 
 
 class BotSettings(_Section):
+    """The Discord front end. The per-server values (role, channels, reply mode, forums, cooldown,
+    re-sync) are only the defaults of a new server: admins change theirs with /settings."""
+
     moderator_role: str = Field(
         "", description="Name or id of the role that may manage sources (Manage Server always may)."
     )
@@ -156,6 +159,19 @@ class BotSettings(_Section):
         None, description="Channel id that receives abstentions and 'not helpful' feedback."
     )
     announce_channel: int | None = Field(None, description="Channel id where added and removed sources are announced.")
+    reply_mode: Literal["mention", "channels"] = Field(
+        "mention",
+        description="'mention': answer /ask and mentions; 'channels': also every message in allowed_channels.",
+    )
+    forum_channels: list[int] = Field(
+        default_factory=list, description="Forum channel ids whose new posts are answered in their own thread."
+    )
+    resync_hours: float = Field(
+        0.0, ge=0, le=720, description="Hours between re-syncs of a server's URL sources; 0 means never."
+    )
+    history_max_age_hours: float = Field(
+        168.0, gt=0, le=8760, description="A thread's conversation is forgotten this long after its last question."
+    )
     sync_guild: int | None = Field(
         None, description="Guild id to sync slash commands to instantly (global sync otherwise)."
     )

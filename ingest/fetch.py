@@ -35,6 +35,9 @@ class Fetched:
     data: bytes
     kind: str  # a kind of ingest/loaders.py KINDS
     charset: str | None = None  # as the Content-Type header declared it, lower-case
+    etag: str | None = None  # validators for the next conditional request
+    last_modified: str | None = None
+    not_modified: bool = False  # HTTP 304: the copy we hold is current (no body was sent)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -131,11 +134,16 @@ def fetch(
     timeout: float,
     allow: Sequence[str] = (),
     resolver: Resolver = system_resolver,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> Fetched:
     """GET ``url`` following at most five redirects, each hop checked before connecting.
 
     ``timeout`` bounds the whole fetch (every hop's connect, headers and body together), not
-    each socket read: a server that sends one byte at a time cannot keep it going."""
+    each socket read: a server that sends one byte at a time cannot keep it going.  With
+    ``etag`` or ``last_modified`` (from an earlier fetch) the request is conditional: a server
+    that answers 304 sends no body, and the result is ``not_modified``."""
+    headers = _headers(etag, last_modified)
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
         try:
@@ -160,7 +168,7 @@ def fetch(
         watchdog.daemon = True
         watchdog.start()
         try:
-            conn.request("GET", path, headers={"User-Agent": "citebot/0.1", "Accept": ", ".join(ACCEPTED_TYPES)})
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
@@ -169,14 +177,11 @@ def fetch(
                 url = urljoin(url, location)
                 continue
             if response.status != 200:
-                raise SourceError(f"{url}: the server answered HTTP {response.status}")
-            content_type = response.getheader("Content-Type", "")
-            kind = _kind(content_type, url)
-            data = _read_capped(response, max_bytes, url, expired)
+                return _not_modified(response, url, etag, conditional=bool(etag or last_modified))
+            fetched = _body(response, url, max_bytes, expired)
             if expired.is_set():
                 raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
-            charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
-            return Fetched(url=url, data=data, kind=kind, charset=charset.group(1).lower() if charset else None)
+            return fetched
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
                 raise SourceError(f"{url}: fetch timed out after {timeout:g} s") from None
@@ -185,6 +190,37 @@ def fetch(
             watchdog.cancel()
             conn.close()
     raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {"User-Agent": "citebot/0.1", "Accept": ", ".join(ACCEPTED_TYPES)}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _not_modified(response: http.client.HTTPResponse, url: str, etag: str | None, *, conditional: bool) -> Fetched:
+    """The answer to a conditional request that found our copy current; any other status is an error."""
+    if response.status == 304 and conditional:
+        return Fetched(url, b"", "", etag=response.getheader("ETag") or etag, not_modified=True)
+    raise SourceError(f"{url}: the server answered HTTP {response.status}")
+
+
+def _body(response: http.client.HTTPResponse, url: str, max_bytes: int, expired: threading.Event) -> Fetched:
+    content_type = response.getheader("Content-Type", "")
+    kind = _kind(content_type, url)
+    data = _read_capped(response, max_bytes, url, expired)
+    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.IGNORECASE)
+    return Fetched(
+        url,
+        data,
+        kind,
+        charset.group(1).lower() if charset else None,
+        etag=response.getheader("ETag"),
+        last_modified=response.getheader("Last-Modified"),
+    )
 
 
 def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:

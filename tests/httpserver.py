@@ -12,10 +12,15 @@ class Routes:
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
         self.hits: list[str] = []
+        self.bodies: list[str] = []  # paths whose body was sent (not a 304, not a 404)
+        self.failing: set[str] = set()  # paths answered with HTTP 500
 
-    def page(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8") -> None:
+    def page(
+        self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", etag: str | None = None
+    ) -> None:
+        """A page; with ``etag``, a request whose If-None-Match names it gets 304 and no body."""
         data = body.encode() if isinstance(body, str) else body
-        self.pages[path] = (200, content_type, data, {})
+        self.pages[path] = (200, content_type, data, {"ETag": etag} if etag else {})
 
     def redirect(self, path: str, location: str) -> None:
         self.pages[path] = (302, "text/plain", b"", {"Location": location})
@@ -41,6 +46,12 @@ def serve(routes: Routes) -> Iterator[str]:
         def do_GET(self) -> None:
             routes.hits.append(self.path)
             status, ctype, body, headers = routes.pages.get(self.path, (404, "text/plain", b"not found", {}))
+            if self.path in routes.failing:
+                status, body, headers = 500, b"down", {}
+            elif headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
+                status, body = 304, b""
+            elif status == 200:
+                routes.bodies.append(self.path)
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))

@@ -116,7 +116,7 @@ async def test_everyone_in_a_question_cannot_ping(world, simcord_bot):
 
 async def test_cooldown_refuses_privately(world, simcord_bot, bot_settings):
     env, _guild, channel, _mods, alice = world
-    simcord_bot.cooldowns.seconds = 30
+    bot_settings.bot.cooldown_seconds = 30  # the default of a server that never changed it
     await alice.slash(channel, "ask", question="why was Loach expelled?")
     second = await alice.slash(channel, "ask", question="Who is Ken Loach?")
     assert second.response.ephemeral and "try again" in second.response.content

@@ -82,3 +82,15 @@ def test_size_cap_and_content_type(site):
         fetch(f"{base}/missing", max_bytes=10_000, timeout=5, allow=["127.0.0.1"])
     with pytest.raises(SourceError, match="not an http"):
         fetch("file:///etc/passwd", max_bytes=10_000, timeout=5)
+
+
+def test_conditional_fetch_honours_the_etag(site):
+    routes, base = site
+    routes.page("/tagged.html", ARTICLE_HTML, etag='"v1"')
+    first = fetch(f"{base}/tagged.html", max_bytes=10_000, timeout=5, allow=["127.0.0.1"])
+    assert first.etag == '"v1"' and not first.not_modified and b"mayor" in first.data
+    again = fetch(f"{base}/tagged.html", max_bytes=10_000, timeout=5, allow=["127.0.0.1"], etag=first.etag)
+    assert again.not_modified and again.data == b"" and routes.bodies == ["/tagged.html"]
+    routes.page("/tagged.html", ARTICLE_HTML.replace("park", "library"), etag='"v2"')
+    changed = fetch(f"{base}/tagged.html", max_bytes=10_000, timeout=5, allow=["127.0.0.1"], etag=first.etag)
+    assert changed.etag == '"v2"' and b"library" in changed.data

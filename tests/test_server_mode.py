@@ -143,3 +143,24 @@ def test_read_only_look_at_an_empty_server_creates_nothing(chroma_server, tmp_pa
     listed = cli("ingest", "list", "--json", "--config", str(tmp_path / "host" / "config.toml"))
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
     assert sorted(c.name for c in client.list_collections()) == before
+
+
+def test_two_bot_hosts_share_server_settings_and_conversations(chroma_server, tmp_path):
+    from index_store.kv import open_kv
+    from index_store.space_settings import SpaceSettingsStore
+    from index_store.threads import ThreadHistories
+
+    hosts = [load(server_config(tmp_path / name, chroma_server, "shared-spaces")) for name in ("one", "two")]
+    first, second = (SpaceSettingsStore(open_kv(s, "space-settings"), lambda s=s: s.bot) for s in hosts)
+    assert second.get("guild-1").moderators_channel is None
+    first.update("guild-1", {"moderators_channel": 42, "cooldown_seconds": 3})
+    assert second.get("guild-1").moderators_channel == 42 and second.get("guild-1").cooldown_seconds == 3
+    assert second.get("guild-2").moderators_channel is None  # another server keeps the defaults
+    second.update("guild-1", {}, clear=("cooldown_seconds",))
+    assert first.get("guild-1").cooldown_seconds == hosts[0].bot.cooldown_seconds
+
+    one, two = (ThreadHistories(open_kv(s, "threads"), turns=lambda: 2, max_age_hours=lambda: 1) for s in hosts)
+    one.record("guild-1", 7, [], "Who leads the Labour Party?")
+    two.record("guild-1", 7, two.get("guild-1", 7) or [], "When did he become leader?")
+    assert one.get("guild-1", 7) == ["Who leads the Labour Party?", "When did he become leader?"]
+    assert not (tmp_path / "two" / "local").exists()

@@ -1,7 +1,14 @@
-"""Members ask: /ask, mentions (answered in a thread), thread follow-ups, a message menu."""
+"""Members ask: /ask, mentions (answered in a thread), forum posts, thread follow-ups, a message menu.
+
+What the bot listens to is each server's settings (``/settings``): the channels members may
+ask in, the reply mode (mentions only, or every message in the allowed channels) and the forum
+channels whose new posts it answers.  A thread's conversation (its earlier questions) is kept
+in the store, so a follow-up is understood after a restart too.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import discord
@@ -14,8 +21,9 @@ from bot.errors import user_message
 from bot.formatting import answer_embed, md, trim
 from bot.replies import NO_MENTIONS, send_private
 from bot.views import AnswerView
-from citebot.engine import Conversation
 from citebot.models import Answer
+from common.space_settings import SpaceSettings
+from common.spaces import guild_space
 
 
 def strip_mentions(content: str, bot_id: int) -> str:
@@ -25,7 +33,6 @@ def strip_mentions(content: str, bot_id: int) -> str:
 class AskCog(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
-        self.threads: dict[int, Conversation] = {}  # thread id -> the conversation held in it
         self.menu = app_commands.ContextMenu(name="Ask about this message", callback=self.ask_about_message)
         bot.tree.add_command(self.menu)
 
@@ -42,11 +49,12 @@ class AskCog(commands.Cog):
         await self._answer_interaction(interaction, message.content)
 
     async def _answer_interaction(self, interaction: discord.Interaction, question: str) -> None:
-        if not self.bot.channel_allowed(interaction.channel):
+        config = await self.bot.guild_settings(interaction.guild)
+        if not self.bot.channel_allowed(interaction.channel, config):
             await send_private(interaction, "I don't answer questions in this channel.")
             return
         self.bot.engine.check_question(question)
-        wait = self.bot.cooldowns.retry_after(interaction.user.id)
+        wait = self.bot.cooldowns.retry_after(interaction.user.id, config.cooldown_seconds)
         if wait:
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
@@ -64,29 +72,52 @@ class AskCog(commands.Cog):
             )
         else:
             await interaction.followup.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        await self._report_gap(answer, interaction.user)
+        await self._report_gap(answer, interaction.user, config, interaction.guild)
 
-    # -- mentions and threads ----------------------------------------------------
+    # -- mentions, forum posts and threads ------------------------------------------
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         me = self.bot.user
         if me is None or message.author.bot or message.guild is None:
             return
-        channel = message.channel
-        ours = isinstance(channel, discord.Thread) and channel.id in self.threads
-        if not (ours or me in message.mentions) or not self.bot.channel_allowed(channel):
-            return
         question = strip_mentions(message.content, me.id)
-        if not question:
+        channel = message.channel
+        space = guild_space(message.guild.id)
+        history = None
+        if isinstance(channel, discord.Thread):
+            history = await asyncio.to_thread(self.bot.histories.get, space, channel.id)
+        config = await self.bot.guild_settings(message.guild)
+        forum_post = (
+            isinstance(channel, discord.Thread) and history is None and channel.parent_id in config.forum_channels
+        )
+        if forum_post and isinstance(channel, discord.Thread):
+            title = " ".join(channel.name.split())
+            question = question or title
+            history = [title] if title and title.lower() not in question.lower() else []
+        in_listed = config.reply_mode == "channels" and channel.id in config.allowed_channels
+        asked = history is not None or me in message.mentions or in_listed
+        if not asked or not question or not self.bot.channel_allowed(channel, config):
             return
         try:
-            await self._answer_message(message, question)
+            await self._answer_message(message, question, config, history or [], forum=forum_post)
         except Exception as exc:
             await message.reply(user_message(exc, doing="answering a message"), allowed_mentions=NO_MENTIONS)
 
-    async def _answer_message(self, message: discord.Message, question: str) -> None:
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        """An archived thread's conversation is over: forget it."""
+        if after.archived and not before.archived:
+            await asyncio.to_thread(self.bot.histories.drop, guild_space(after.guild.id), after.id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        await asyncio.to_thread(self.bot.histories.drop, guild_space(payload.guild_id), payload.thread_id)
+
+    async def _answer_message(
+        self, message: discord.Message, question: str, config: SpaceSettings, history: list[str], *, forum: bool
+    ) -> None:
         self.bot.engine.check_question(question)
-        wait = self.bot.cooldowns.retry_after(message.author.id)
+        wait = self.bot.cooldowns.retry_after(message.author.id, config.cooldown_seconds)
         if wait:
             await self._tell_privately(message, f"You're asking quickly; try again in {wait:.0f} s.")
             return
@@ -94,7 +125,6 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
-        conversation = self.threads.setdefault(thread.id, self.bot.engine.conversation())
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
@@ -105,13 +135,19 @@ class AskCog(commands.Cog):
                 await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with thread.typing(), DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, conversation, on_text=drafts.push if self.bot.streams else None)
+            answer = await self.bot.answer(question, history, on_text=drafts.push if self.bot.streams else None)
+        space = guild_space(thread.guild.id)
+        await asyncio.to_thread(self.bot.histories.record, space, thread.id, history, answer.question)
         view = AnswerView(self.bot, answer, message.author.id)
+        note = None
+        if forum and not answer.answered:
+            told = " I've passed it on to the moderators." if config.moderators_channel else ""
+            note = f"I couldn't find this in my sources.{told}"
         if draft_message is not None:
-            await draft_message.edit(content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+            await draft_message.edit(content=note, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
         else:
-            await thread.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        await self._report_gap(answer, message.author)
+            await thread.send(note, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
+        await self._report_gap(answer, message.author, config, message.guild, where=thread)
 
     async def _tell_privately(self, message: discord.Message, text: str) -> None:
         try:
@@ -119,11 +155,20 @@ class AskCog(commands.Cog):
         except discord.HTTPException:
             await message.reply(text, delete_after=10, allowed_mentions=NO_MENTIONS)
 
-    async def _report_gap(self, answer: Answer, user: discord.abc.User) -> None:
+    async def _report_gap(
+        self,
+        answer: Answer,
+        user: discord.abc.User,
+        config: SpaceSettings,
+        config_guild: discord.Guild | None,
+        where: discord.Thread | None = None,
+    ) -> None:
         if not answer.answered:
+            place = f" in {where.mention}" if where is not None else ""
             await self.bot.notify(
-                self.bot.config.moderators_channel,
-                f"**Unanswered** (from {md(user.name)}): {trim(md(answer.question), 500)}",
+                config_guild,
+                config.moderators_channel,
+                f"**Unanswered** (from {md(user.name)}{place}): {trim(md(answer.question), 500)}",
             )
 
 

@@ -32,7 +32,8 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         """Checked again on every use: hidden commands can still be invoked by id."""
-        if not self.bot.is_moderator(interaction.user):
+        config = await self.bot.guild_settings(interaction.guild)
+        if not self.bot.is_moderator(interaction.user, config):
             raise NotModerator()
         return True
 
@@ -139,10 +140,14 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             f"{outcome.status.capitalize()} **{md(outcome.title)}** as `{outcome.source_id}` "
             f"({outcome.chunks} chunks).",
         )
-        await self.bot.notify(
-            self.bot.config.announce_channel,
+        await self.announce(
+            interaction,
             f"New source: **{md(outcome.title)}** (`{outcome.source_id}`), added by {md(interaction.user.name)}.",
         )
+
+    async def announce(self, interaction: discord.Interaction, text: str) -> None:
+        config = await self.bot.guild_settings(interaction.guild)
+        await self.bot.notify(interaction.guild, config.announce_channel, text)
 
     # -- list / remove / refresh -------------------------------------------------------
     @app_commands.command(name="list", description="List the sources")
@@ -172,8 +177,8 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
-        await self.bot.notify(
-            self.bot.config.announce_channel,
+        await self.announce(
+            interaction,
             f"Source removed: **{md(outcome.title)}** (`{outcome.source_id}`), by {md(interaction.user.name)}.",
         )
 
