@@ -5,6 +5,8 @@ built outside (``bot/discord_app.py``) and passed in; each cog is an
 extension (``bot/cogs/*.py`` with ``async def setup(bot)``) loaded by name in
 ``setup_hook``, so this module imports no cog.  All engine, Chroma and file
 work runs in worker threads, so the gateway heartbeat never waits on it.
+Every server is served from its own space (``bot/spaces.py``): ``space`` is the one way
+to its engine and sources.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from bot.cooldown import Cooldowns
 from bot.errors import user_message
 from bot.formatting import split_text
 from bot.replies import NO_MENTIONS, send_private
-from citebot.engine import Conversation, Engine
+from bot.spaces import Space, Spaces, space_name
+from citebot.engine import Conversation
 from citebot.feedback import FeedbackStore
 from citebot.models import Answer
 from common.settings import BotSettings, Settings
-from ingest.pipeline import Ingestor
-from ingest.sources import Sources
+from index_store.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ class CitebotBot(commands.Bot):
         self,
         *,
         settings: Settings,
-        engine: Engine,
-        sources: Sources,
+        default_space: Space,
+        embedder: Embedder,
         feedback: FeedbackStore,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
@@ -54,24 +56,26 @@ class CitebotBot(commands.Bot):
         )
         self.settings = settings
         self.config: BotSettings = settings.bot
-        self.engine = engine
-        self.sources = sources
         self.feedback = feedback
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
-        self.ingest_lock = asyncio.Lock()
+        self.ingest_lock = asyncio.Lock()  # one write at a time, in every space
+        self.spaces = Spaces(settings, embedder, default_space, self.ingest_lock)
         self.jobs: set[asyncio.Task[Any]] = set()
         self._warm: asyncio.Task[None] | None = None
 
-    @property
-    def ingestor(self) -> Ingestor:
-        return self.sources.ingestor
+    async def space(self, guild_id: int | None) -> Space:
+        """The space of a server (the default space for direct messages), opened on first use."""
+        return await self.spaces.get(space_name(guild_id))
+
+    def check_question(self, question: str) -> str:
+        return self.spaces.default.engine.check_question(question)
 
     # -- start-up --------------------------------------------------------------
     async def setup_hook(self) -> None:
         # The model loads in the background: the bot is online in seconds and a
         # question that arrives earlier waits for it.
-        self._warm = asyncio.create_task(asyncio.to_thread(self.engine.warm), name="engine-warm-up")
+        self._warm = asyncio.create_task(asyncio.to_thread(self.spaces.default.engine.warm), name="engine-warm-up")
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         self.tree.error(self.on_app_command_error)
@@ -93,15 +97,20 @@ class CitebotBot(commands.Bot):
     # -- work off the event loop ----------------------------------------------
     @property
     def streams(self) -> bool:
-        return self.engine.streams
+        return self.spaces.default.engine.streams
 
     async def answer(
-        self, question: str, conversation: Conversation | None = None, on_text: Callable[[str], None] | None = None
+        self,
+        space: Space,
+        question: str,
+        conversation: Conversation | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer in a worker thread; a ``conversation`` (the engine's) resolves follow-ups and keeps the question."""
+        """Answer from ``space`` in a worker thread; a ``conversation`` (of that space's engine)
+        resolves follow-ups and keeps the question."""
         await self.engine_ready()
         history = list(conversation.history) if conversation is not None else []
-        answer = await asyncio.to_thread(self.engine.ask, question, history, on_text)
+        answer = await asyncio.to_thread(space.engine.ask, question, history, on_text)
         if conversation is not None:
             conversation.history.append(answer.question)
         return answer
@@ -134,13 +143,17 @@ class CitebotBot(commands.Bot):
         wanted = self.config.moderator_role.strip()
         return bool(wanted) and any(wanted in (role.name, str(role.id)) for role in member.roles)
 
-    async def notify(self, channel_id: int | None, text: str) -> None:
-        """Post to a configured channel (moderators' or announcements), if there is one."""
+    async def notify(self, channel_id: int | None, text: str, guild_id: int | None) -> None:
+        """Post to a configured channel (moderators' or announcements), if there is one and it is
+        in the server the event happened in: one server's questions and sources never reach another."""
         if not channel_id:
             return
         channel = self.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("configured channel %s is not a text channel the bot can see", channel_id)
+            return
+        if guild_id is None or getattr(getattr(channel, "guild", None), "id", None) != guild_id:
+            log.info("not posting to channel %s: it is not in server %s, where this happened", channel_id, guild_id)
             return
         for piece in split_text(text):
             await channel.send(piece, allowed_mentions=NO_MENTIONS)

@@ -1,4 +1,6 @@
-"""Members ask: /ask, mentions (answered in a thread), thread follow-ups, a message menu."""
+"""Members ask: /ask, mentions (answered in a thread), thread follow-ups, a message menu.
+
+Every answer comes from the space of the server it is asked in (``CitebotBot.space``)."""
 
 from __future__ import annotations
 
@@ -45,26 +47,27 @@ class AskCog(commands.Cog):
         if not self.bot.channel_allowed(interaction.channel):
             await send_private(interaction, "I don't answer questions in this channel.")
             return
-        self.bot.engine.check_question(question)
+        self.bot.check_question(question)
         wait = self.bot.cooldowns.retry_after(interaction.user.id)
         if wait:
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
         await interaction.response.defer(thinking=True)
+        space = await self.bot.space(interaction.guild_id)
 
         async def show(draft: str) -> None:
             await interaction.edit_original_response(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, on_text=drafts.push if self.bot.streams else None)
-        view = AnswerView(self.bot, answer, interaction.user.id)
+            answer = await self.bot.answer(space, question, on_text=drafts.push if self.bot.streams else None)
+        view = AnswerView(self.bot, answer, interaction.user.id, interaction.guild_id)
         if drafts.edits:
             await interaction.edit_original_response(
                 content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS
             )
         else:
             await interaction.followup.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        await self._report_gap(answer, interaction.user)
+        await self._report_gap(answer, interaction.user, interaction.guild_id)
 
     # -- mentions and threads ----------------------------------------------------
     @commands.Cog.listener()
@@ -85,7 +88,8 @@ class AskCog(commands.Cog):
             await message.reply(user_message(exc, doing="answering a message"), allowed_mentions=NO_MENTIONS)
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
-        self.bot.engine.check_question(question)
+        self.bot.check_question(question)
+        guild_id = message.guild.id if message.guild is not None else None
         wait = self.bot.cooldowns.retry_after(message.author.id)
         if wait:
             await self._tell_privately(message, f"You're asking quickly; try again in {wait:.0f} s.")
@@ -94,7 +98,8 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
-        conversation = self.threads.setdefault(thread.id, self.bot.engine.conversation())
+        space = await self.bot.space(guild_id)
+        conversation = self.threads.setdefault(thread.id, space.engine.conversation())
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
@@ -105,13 +110,15 @@ class AskCog(commands.Cog):
                 await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with thread.typing(), DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, conversation, on_text=drafts.push if self.bot.streams else None)
-        view = AnswerView(self.bot, answer, message.author.id)
+            answer = await self.bot.answer(
+                space, question, conversation, on_text=drafts.push if self.bot.streams else None
+            )
+        view = AnswerView(self.bot, answer, message.author.id, guild_id)
         if draft_message is not None:
             await draft_message.edit(content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
         else:
             await thread.send(embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
-        await self._report_gap(answer, message.author)
+        await self._report_gap(answer, message.author, guild_id)
 
     async def _tell_privately(self, message: discord.Message, text: str) -> None:
         try:
@@ -119,11 +126,12 @@ class AskCog(commands.Cog):
         except discord.HTTPException:
             await message.reply(text, delete_after=10, allowed_mentions=NO_MENTIONS)
 
-    async def _report_gap(self, answer: Answer, user: discord.abc.User) -> None:
+    async def _report_gap(self, answer: Answer, user: discord.abc.User, guild_id: int | None) -> None:
         if not answer.answered:
             await self.bot.notify(
                 self.bot.config.moderators_channel,
                 f"**Unanswered** (from {md(user.name)}): {trim(md(answer.question), 500)}",
+                guild_id,
             )
 
 
