@@ -167,3 +167,13 @@ def test_a_server_registry_migrates_and_finishes_an_interrupted_move(tmp_path: P
     assert registry.get("a") is not None and registry.get("a").title == "T"  # type: ignore[union-attr]
     assert [r.id for r in other.by_hash("h")] == ["a"] and [r.id for r in registry.by_hash("h")] == ["a"]
     assert ChromaRegistry(client, "reg", read_only=True).count() == 2
+
+
+def test_a_space_is_seeded_once_in_its_life(settings: Settings, embedder: Embedder) -> None:
+    job = space_ingestor(settings, embedder, "guild-7")
+    [seeded] = job.prepare_space([ARTICLE])
+    assert seeded.status == "added" and job.prepare_space([ARTICLE]) == []
+    job.remove(seeded.source_id)  # its moderators removed the default source: a restart keeps it removed
+    job.store.close()
+    again = space_ingestor(settings, embedder, "guild-7")
+    assert again.prepare_space([ARTICLE]) == [] and again.store.registry.count() == 0
