@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLE
 
+from bench.spaces_migration import old_layout
 from citebot.engine import Engine
 from common.errors import StoreError, UsageError
 from common.settings import Settings
@@ -65,34 +66,12 @@ def test_space_names_are_checked(settings: Settings) -> None:
 
 
 # -- migration of stores written before spaces --------------------------------------------
-def _unspace(registry: Path) -> None:
-    """Turn a registry into the layout every store had before spaces (no space column)."""
-    db = sqlite3.connect(registry)
-    db.executescript(
-        """
-        CREATE TABLE old_sources (id TEXT PRIMARY KEY, title TEXT NOT NULL, origin TEXT NOT NULL,
-            content_hash TEXT NOT NULL, added_by TEXT NOT NULL, added_at TEXT NOT NULL,
-            chunk_count INTEGER NOT NULL DEFAULT 0,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'ready')), text TEXT NOT NULL);
-        INSERT INTO old_sources SELECT id, title, origin, content_hash, added_by, added_at, chunk_count, status, text
-            FROM sources;
-        CREATE TABLE old_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        INSERT INTO old_meta SELECT key, value FROM meta;
-        DROP TABLE sources; DROP TABLE meta;
-        ALTER TABLE old_sources RENAME TO sources; ALTER TABLE old_meta RENAME TO meta;
-        CREATE INDEX sources_hash ON sources (content_hash);
-        """
-    )
-    db.commit()
-    db.close()
-
-
 def test_an_old_store_migrates_to_default_without_reembedding(settings: Settings, embedder: Embedder) -> None:
     job = space_ingestor(settings, embedder, "default")
     [added] = job.add_path(ARTICLE)
     job.store.close()
     registry = settings.store_path / "registry.sqlite3"
-    _unspace(registry)
+    old_layout(registry)
     # read-only, the old layout reads as the default space and is left as it is
     old = Store.from_settings(settings, read_only=True)
     assert [r.id for r in old.registry.all()] == [added.source_id]
@@ -120,7 +99,7 @@ def test_a_failed_migration_leaves_the_old_layout(settings: Settings, embedder: 
     job.add_path(ARTICLE)
     job.store.close()
     registry = settings.store_path / "registry.sqlite3"
-    _unspace(registry)
+    old_layout(registry)
     import index_store.sqlite_registry as module
 
     # a crash half-way through the script (here: a statement that fails after the first copies)
