@@ -80,4 +80,6 @@ class Spaces:
         store = Store.from_settings(settings, space=name)
         ingestor = Ingestor(settings, store=store, embedder=self.embedder)
         ingestor.prepare_space([settings.resolve(p) for p in settings.ingest.default_sources])
-        return Space(name, Engine(settings, store=store, embedder=self.embedder), Sources(ingestor))
+        # one sentence-vector cache for every space: memory bounded once, not once a server
+        engine = Engine(settings, store, self.embedder, sentence_vectors=self.default.engine.sentence_vectors)
+        return Space(name, engine, Sources(ingestor))

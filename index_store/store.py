@@ -154,7 +154,7 @@ class Store:
             self.registry = ChromaRegistry(
                 self._client, f"{config.collection_prefix}-registry", space=space, read_only=read_only
             )
-            self.collection = open_collection(self._client, collection, self._meta, read_only)
+            self.collection = open_collection(self._client, self.collection_name, self._meta, read_only)
         else:
             self.registry = SqliteRegistry(path / "registry.sqlite3", space=space, read_only=read_only)
             self._open_embedded(accept_empty_registry)
