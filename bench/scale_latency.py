@@ -69,6 +69,23 @@ def clone_source(src: Store, dst: Store, record: SourceRecord, sid: str) -> int:
     return len(ids)
 
 
+def copy_store_args(parser: argparse.ArgumentParser) -> None:
+    """--work and --base, for benchmarks that build stores by copying a base store's vectors."""
+    parser.add_argument("--work", type=Path, help="directory for the stores (kept for reuse)")
+    parser.add_argument(
+        "--base", type=Path, help="an existing store to copy from (DIR/config.toml); default: WORK/base, the BBC corpus"
+    )
+
+
+def work_and_base(args: argparse.Namespace, prefix: str) -> tuple[Path, Path]:
+    """The work directory, and the base store (the BBC corpus ingested there once, unless --base)."""
+    work: Path = args.work or Path(tempfile.mkdtemp(prefix=prefix))
+    if args.base is not None:
+        return work, args.base
+    build_base(work / "base")
+    return work, work / "base"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=Path, help="directory for the stores (kept for reuse)")

@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench.common import header, peak_rss_mb, store_settings, summary_ms
-from bench.scale_latency import build_base, clone_source, grow
+from bench.scale_latency import clone_source, copy_store_args, grow, work_and_base
 from common.logs import setup_logging
 from common.spaces import DEFAULT_SPACE
 from index_store.store import Store
@@ -71,20 +70,24 @@ def time_store(directory: Path, spaces: list[str], count: int) -> None:
     qs = questions(count)
     for engine in engines:
         engine.ask(qs[0])  # first-call warm-up
-    times = []
+    times, retrieval = [], []
     answered = 0
     for i, q in enumerate(qs):
         engine = engines[i % len(engines)]
         t0 = time.perf_counter()
+        engine.evidence(q)  # what spaces change: encode the question, dense + BM25 search in one space
+        t1 = time.perf_counter()
         answered += engine.ask(q).answered
-        times.append(time.perf_counter() - t0)
+        retrieval.append(t1 - t0)
+        times.append(time.perf_counter() - t1)
+    print(f"retrieval (question encoded, dense + BM25): {summary_ms(retrieval)}")
     print(f"answer path: {summary_ms(times)} ({answered} answered)")
     print(f"peak RSS: {peak_rss_mb():.0f} MB", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--work", type=Path, help="directory for the stores (kept for reuse)")
+    copy_store_args(parser)
     parser.add_argument("--spaces", type=int, default=100)
     parser.add_argument("--per-space", type=int, default=1000)
     parser.add_argument("--big", type=int, default=100_000, help="chunks of the one-space store (0: skip)")
@@ -98,20 +101,19 @@ def main() -> None:
         time_store(args.time, args.space, args.questions)
         return
     header("answer latency with spaces")
-    work = args.work or Path(tempfile.mkdtemp(prefix="citebot-spaces-"))
-    build_base(work / "base")
+    work, base = work_and_base(args, "citebot-spaces-")
     runs: list[tuple[str, Path, list[str]]] = []
     if args.spaces:
         many = work / f"many{args.spaces}x{args.per_space}"
         if not (many / "built").exists():
-            build_many(work / "base", many, args.spaces, args.per_space)
+            build_many(base, many, args.spaces, args.per_space)
             (many / "built").touch()
         step = max(1, args.spaces // args.timed_spaces)
         timed = space_names(args.spaces)[::step][: args.timed_spaces]
         runs.append((f"{args.spaces} spaces x {args.per_space:,} chunks", many, timed))
     if args.big:
         big = work / f"big{args.big}"
-        grow(work / "base", big, args.big)
+        grow(base, big, args.big)
         runs.append((f"1 space x {args.big:,} chunks", big, [DEFAULT_SPACE]))
     for label, directory, spaces in runs:
         print(f"== {label}", flush=True)

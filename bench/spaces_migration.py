@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.common import header, store_settings
-from bench.scale_latency import build_base, grow
+from bench.scale_latency import copy_store_args, grow, work_and_base
 from common.logs import setup_logging
 from index_store.store import Store
 
@@ -88,15 +88,14 @@ def migrate_chroma_registry(records: int, directory: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--work", type=Path, help="directory for the stores (kept for reuse)")
+    copy_store_args(parser)
     parser.add_argument("--chunks", type=int, default=15_000)
     args = parser.parse_args()
     setup_logging()
     header("migrating a store to spaces")
-    work = args.work or Path(tempfile.mkdtemp(prefix="citebot-migrate-"))
-    build_base(work / "base")
+    work, base = work_and_base(args, "citebot-migrate-")
     built = work / f"s{args.chunks}"
-    grow(work / "base", built, args.chunks)
+    grow(base, built, args.chunks)
     migrate_embedded(built, work / f"migrated{args.chunks}")
     sources = Store.from_settings(store_settings(built), read_only=True).registry.count()
     with tempfile.TemporaryDirectory(prefix="citebot-chroma-registry-") as tmp:
