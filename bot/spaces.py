@@ -54,8 +54,9 @@ class Spaces:
     def default(self) -> Space:
         return self._open[DEFAULT_SPACE]
 
-    def opened(self) -> list[Space]:
-        return list(self._open.values())
+    def ready(self, name: str) -> Space | None:
+        """The space if it is open already (no waiting), else None."""
+        return self._open.get(name)
 
     async def get(self, name: str) -> Space:
         """The space, opened (and seeded, the first time ever) if it is not open yet."""

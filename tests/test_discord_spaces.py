@@ -189,3 +189,10 @@ async def test_concurrent_first_uses_open_and_seed_a_space_once(simcord_bot, mon
     spaces = await asyncio.gather(*(simcord_bot.space(4242) for _ in range(5)))
     assert all(space is spaces[0] for space in spaces) and opened == ["guild-4242"]
     assert ids(spaces[0]) == {"ken-loach-expelled"}
+
+
+async def test_refresh_as_a_servers_first_command_defers_then_answers(servers):
+    env, _a, b = servers  # B's space has not been opened yet: refresh defers before opening it
+    result = await b.mod.slash(b.channel, "source refresh", source="riverside-library")
+    await env.settle()
+    assert "Could not refresh" in result.response.content and "no source with id" in result.response.content

@@ -17,7 +17,7 @@ from bot.client import CitebotBot
 from bot.errors import NotModerator, user_message
 from bot.formatting import DESCRIPTION_LIMIT, md, trim
 from bot.replies import NO_MENTIONS, edit_reply
-from bot.spaces import Space
+from bot.spaces import Space, space_name
 from bot.views import ConfirmView, PasteSourceModal
 from common.errors import UserError
 from ingest.loaders import SUPPORTED
@@ -198,11 +198,22 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     @app_commands.command(name="refresh", description="Fetch a URL source again and update it if it changed")
     @app_commands.describe(source="The URL source to refresh")
     async def refresh(self, interaction: discord.Interaction, source: str) -> None:
-        # A source to refresh means the space was used before: opening it seeds nothing, so this
-        # is quick, and a mistake is answered privately before the reply is deferred.
-        space = await self._space(interaction)
-        incoming = await asyncio.to_thread(space.sources.for_refresh, source)
-        await interaction.response.defer(thinking=True)
+        # A mistake (an unknown id, not a URL source) is answered privately, before the reply is
+        # deferred, unless the server's space must be opened first (that may take longer than
+        # Discord waits for a first response).
+        space = self.bot.spaces.ready(space_name(interaction.guild_id))
+        if space is None:
+            await interaction.response.defer(thinking=True)
+            space = await self._space(interaction)
+        try:
+            incoming = await asyncio.to_thread(space.sources.for_refresh, source)
+        except UserError as exc:
+            if not interaction.response.is_done():
+                raise
+            await edit_reply(interaction, f"Could not refresh: {exc}")
+            return
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
         self.bot.spawn(self._add_url(interaction, incoming), name=f"refresh {source}")
 
     @remove.autocomplete("source")
