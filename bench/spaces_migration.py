@@ -60,7 +60,7 @@ def migrate_embedded(source: Path, target: Path) -> None:
     start = time.perf_counter()
     Store.from_settings(settings).close()
     again = time.perf_counter() - start
-    print(f"embedded: {sources:,} sources, {chunks:,} chunks migrated in {took * 1000:.0f} ms (0 re-embedded); ")
+    print(f"embedded: {sources:,} sources, {chunks:,} chunks migrated in {took * 1000:.0f} ms (0 re-embedded)")
     print(f"          an open with nothing to migrate: {again * 1000:.0f} ms")
 
 

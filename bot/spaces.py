@@ -43,6 +43,8 @@ def space_name(guild_id: int | None) -> str:
 
 
 class Spaces:
+    """Every open space by name; the default space is open from the start."""
+
     def __init__(self, settings: Settings, embedder: Embedder, default: Space, write_lock: asyncio.Lock) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -80,7 +82,11 @@ class Spaces:
         settings = self.settings
         store = Store.from_settings(settings, space=name)
         ingestor = Ingestor(settings, store=store, embedder=self.embedder)
-        ingestor.prepare_space([settings.resolve(p) for p in settings.ingest.default_sources])
+        try:
+            ingestor.prepare_space([settings.resolve(p) for p in settings.ingest.default_sources])
+        except BaseException:
+            store.close()
+            raise
         # one sentence-vector cache for every space: memory bounded once, not once a server
         engine = Engine(settings, store, self.embedder, sentence_vectors=self.default.engine.sentence_vectors)
         return Space(name, engine, Sources(ingestor))
