@@ -51,8 +51,12 @@ def build_many(base: Path, target: Path, spaces: int, per_space: int) -> None:
     print(f"built in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def time_store(directory: Path, spaces: list[str], count: int) -> None:
+def time_store(directory: Path, spaces: list[str], count: int, torch_threads: int) -> None:
     """Time ``count`` questions asked in turn across ``spaces`` of one store (run in its own process)."""
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     from bench.answer_latency import questions
     from citebot.engine import Engine
     from index_store.embedding import Embedder
@@ -60,7 +64,12 @@ def time_store(directory: Path, spaces: list[str], count: int) -> None:
     settings = store_settings(directory)
     embedder = Embedder.from_settings(settings.embedding)
     embedder.load()
-    engines = [Engine(settings, store=Store.from_settings(settings, space=s), embedder=embedder) for s in spaces]
+    first = Engine(settings, store=Store.from_settings(settings, space=spaces[0]), embedder=embedder)
+    # as in the bot (bot/spaces.py): the spaces share one sentence-vector cache
+    engines = [first] + [
+        Engine(settings, Store.from_settings(settings, space=s), embedder, sentence_vectors=first.sentence_vectors)
+        for s in spaces[1:]
+    ]
     start = time.perf_counter()
     for engine in engines:
         engine.retriever.lexical()
@@ -82,6 +91,12 @@ def time_store(directory: Path, spaces: list[str], count: int) -> None:
         times.append(time.perf_counter() - t1)
     print(f"retrieval (question encoded, dense + BM25): {summary_ms(retrieval)}")
     print(f"answer path: {summary_ms(times)} ({answered} answered)")
+    again = []
+    for i, q in enumerate(qs):
+        t0 = time.perf_counter()
+        engines[i % len(engines)].ask(q)
+        again.append(time.perf_counter() - t0)
+    print(f"answer path, asked again (candidate sentences' vectors cached): {summary_ms(again)}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB", flush=True)
 
 
@@ -93,12 +108,18 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000, help="chunks of the one-space store (0: skip)")
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--timed-spaces", type=int, default=10, help="spaces of the many-spaces store asked in turn")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="torch threads while timing (0: torch's default); 1 avoids stalls of torch's thread pool on a busy host",
+    )
     parser.add_argument("--time", type=Path, help=argparse.SUPPRESS)  # internal: time one store
     parser.add_argument("--space", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     setup_logging()
     if args.time is not None:
-        time_store(args.time, args.space, args.questions)
+        time_store(args.time, args.space, args.questions, args.torch_threads)
         return
     header("answer latency with spaces")
     work, base = work_and_base(args, "citebot-spaces-")
@@ -118,7 +139,8 @@ def main() -> None:
     for label, directory, spaces in runs:
         print(f"== {label}", flush=True)
         command = [sys.executable, "-m", "bench.spaces_latency", "--time", str(directory)]
-        subprocess.run([*command, "--questions", str(args.questions), "--space", *spaces], check=True)
+        options = ["--questions", str(args.questions), "--torch-threads", str(args.torch_threads)]
+        subprocess.run([*command, *options, "--space", *spaces], check=True)
 
 
 if __name__ == "__main__":
