@@ -80,7 +80,10 @@ class Spaces:
 
     def _open_space(self, name: str) -> Space:
         settings = self.settings
-        store = Store.from_settings(settings, space=name)
+        # A server's space may lose its last source to a crash between a remove's registry delete
+        # and its chunk delete: those chunks are never searched, and must not lock the server out
+        # (an emptied registry *file* shows in the default space, checked when the bot starts).
+        store = Store.from_settings(settings, space=name, accept_empty_registry=True)
         ingestor = Ingestor(settings, store=store, embedder=self.embedder)
         try:
             ingestor.prepare_space([settings.resolve(p) for p in settings.ingest.default_sources])

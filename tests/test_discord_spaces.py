@@ -196,3 +196,13 @@ async def test_refresh_as_a_servers_first_command_defers_then_answers(servers):
     result = await b.mod.slash(b.channel, "source refresh", source="riverside-library")
     await env.settle()
     assert "Could not refresh" in result.response.content and "no source with id" in result.response.content
+
+
+async def test_a_space_left_with_unlisted_chunks_still_opens(simcord_bot):
+    """A crash between a remove's registry delete and its chunk delete, on a server's last source."""
+    space = await simcord_bot.space(777)
+    space.ingestor.store.registry.delete("ken-loach-expelled")
+    assert space.ingestor.store.count() > 0 and space.ingestor.store.registry.count() == 0
+    simcord_bot.spaces._open.pop(space.name)  # as after a restart
+    reopened = await simcord_bot.space(777)
+    assert reopened is not space and not reopened.engine.ask("why was Loach expelled?").citations
