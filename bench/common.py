@@ -25,12 +25,14 @@ def store_settings(directory: Path) -> Settings:
 
 
 def article_config(directory: Path, extra: str = "") -> Path:
-    """A config for a store in ``directory`` holding the bundled article, ingested by the real CLI."""
+    """A config for a store in ``directory`` holding the bundled article, ingested by the real CLI
+    (and given to every Discord server's space as its default source)."""
     import subprocess
     import sys
 
     config = directory / "config.toml"
-    config.write_text('[store]\npath = "store"\n' + extra, encoding="utf-8")
+    seed = f"[ingest]\ndefault_sources = [{str(ARTICLE)!r}]\n"
+    config.write_text('[store]\npath = "store"\n' + seed + extra, encoding="utf-8")
     subprocess.run(
         [sys.executable, "-m", "ingest", "add", str(ARTICLE), "--config", str(config)],
         cwd=PROJECT_ROOT,

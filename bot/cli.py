@@ -18,6 +18,7 @@ from pathlib import Path
 from common.errors import UsageError, UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
+from common.spaces import DEFAULT_SPACE, check_space
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("questions", nargs="*", help="the question, then any follow-ups")
     ask.add_argument("--json", action="store_true", help="print one JSON object a question")
     ask.add_argument("--batch", type=Path, help="answer every line of FILE (text, or JSON lines with 'q')")
-    sub.add_parser("chat", parents=[common], help="interactive terminal chat")
+    chat = sub.add_parser("chat", parents=[common], help="interactive terminal chat")
+    for one in (ask, chat):
+        one.add_argument("--space", default=DEFAULT_SPACE, help=f"the space to answer from (default: {DEFAULT_SPACE})")
     sub.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
     return parser
 
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(args, settings)
         if args.command == "chat":
-            return _chat(settings)
+            return _chat(settings, check_space(args.space))
         return _main_job(settings, discord_only=args.command == "run")
     except (UserError, QuestionError, StaleIndexError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -63,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings, space: str):  # type: ignore[no-untyped-def]
     from citebot.engine import Engine
-    from index_store.store import check_exists
+    from index_store.store import Store, check_exists
 
     check_exists(settings)  # a mistyped store.path must not answer from a new, empty store
-    return Engine(settings)
+    return Engine(settings, store=Store.from_settings(settings, space=check_space(space), read_only=True))
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,8 +81,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch is None and not args.questions:
         raise UsageError("ask needs a question (or --batch FILE)")
     if args.batch is not None:
-        return _ask_batch(args.batch, settings)
-    engine = _engine(settings)
+        return _ask_batch(args.batch, settings, args.space)
+    engine = _engine(settings, args.space)
     conversation = engine.conversation()
     for question in args.questions:
         if not _has_words(question):
@@ -95,7 +98,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ask_batch(path: Path, settings: Settings) -> int:
+def _ask_batch(path: Path, settings: Settings, space: str) -> int:
     """Answer every good line of a batch file; each bad line is an error row with its number."""
     from citebot.engine import QuestionError
 
@@ -105,7 +108,7 @@ def _ask_batch(path: Path, settings: Settings) -> int:
         for number, _, problem in questions:
             print(f"error: {path}:{number}: {problem}", file=sys.stderr)
         return 2
-    engine = _engine(settings)
+    engine = _engine(settings, space)
     failed = 0
     for number, question, problem in questions:
         if problem is None:
@@ -173,11 +176,11 @@ def _batch_questions(path: Path) -> list[tuple[int, str, str | None]]:
     return questions
 
 
-def _chat(settings: Settings) -> int:
+def _chat(settings: Settings, space: str = DEFAULT_SPACE) -> int:
     from bot.render import render_answer
     from citebot.engine import QuestionError
 
-    engine = _engine(settings)
+    engine = _engine(settings, space)
     conversation = engine.conversation()
     print("Ask about the sources (empty line or Ctrl-D to quit).")
     while True:

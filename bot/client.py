@@ -5,6 +5,8 @@ built outside (``bot/discord_app.py``) and passed in; each cog is an
 extension (``bot/cogs/*.py`` with ``async def setup(bot)``) loaded by name in
 ``setup_hook``, so this module imports no cog.  All engine, Chroma and file
 work runs in worker threads, so the gateway heartbeat never waits on it.
+Every server is served from its own space (``bot/spaces.py``): ``space`` is the one way
+to its engine and sources.
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ from bot.cooldown import Cooldowns
 from bot.errors import user_message
 from bot.formatting import split_text
 from bot.replies import NO_MENTIONS, send_private
-from citebot.engine import Engine
+from bot.spaces import Space, Spaces, space_name
 from citebot.feedback import FeedbackStore
 from citebot.models import Answer
 from common.settings import BotSettings, Settings
 from common.space_settings import SpaceSettings
 from common.spaces import guild_space
+from index_store.embedding import Embedder
 from index_store.kv import open_kv
 from index_store.space_settings import SpaceSettingsStore
 from index_store.threads import ThreadHistories
-from ingest.pipeline import Ingestor
-from ingest.sources import Sources
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ class CitebotBot(commands.Bot):
         self,
         *,
         settings: Settings,
-        engine: Engine,
-        sources: Sources,
+        default_space: Space,
+        embedder: Embedder,
         feedback: FeedbackStore,
         space_settings: SpaceSettingsStore | None = None,
         histories: ThreadHistories | None = None,
@@ -61,8 +62,6 @@ class CitebotBot(commands.Bot):
         )
         self.settings = settings
         self.config: BotSettings = settings.bot
-        self.engine = engine
-        self.sources = sources
         self.feedback = feedback
         # Per-server settings and thread conversations live in the store, so they survive a
         # restart and every bot process on one Chroma server shares them.
@@ -76,19 +75,23 @@ class CitebotBot(commands.Bot):
         )
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
-        self.ingest_lock = asyncio.Lock()
+        self.ingest_lock = asyncio.Lock()  # one write at a time, in every space
+        self.spaces = Spaces(settings, embedder, default_space, self.ingest_lock)
         self.jobs: set[asyncio.Task[Any]] = set()
         self._warm: asyncio.Task[None] | None = None
 
-    @property
-    def ingestor(self) -> Ingestor:
-        return self.sources.ingestor
+    async def space(self, guild_id: int | None) -> Space:
+        """The space of a server (the default space for direct messages), opened on first use."""
+        return await self.spaces.get(space_name(guild_id))
+
+    def check_question(self, question: str) -> str:
+        return self.spaces.default.engine.check_question(question)
 
     # -- start-up --------------------------------------------------------------
     async def setup_hook(self) -> None:
         # The model loads in the background: the bot is online in seconds and a
         # question that arrives earlier waits for it.
-        self._warm = asyncio.create_task(asyncio.to_thread(self.engine.warm), name="engine-warm-up")
+        self._warm = asyncio.create_task(asyncio.to_thread(self.spaces.default.engine.warm), name="engine-warm-up")
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         self.tree.error(self.on_app_command_error)
@@ -110,14 +113,19 @@ class CitebotBot(commands.Bot):
     # -- work off the event loop ----------------------------------------------
     @property
     def streams(self) -> bool:
-        return self.engine.streams
+        return self.spaces.default.engine.streams
 
     async def answer(
-        self, question: str, history: Sequence[str] = (), on_text: Callable[[str], None] | None = None
+        self,
+        space: Space,
+        question: str,
+        history: Sequence[str] = (),
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer in a worker thread; ``history``: the earlier questions a follow-up leans on."""
+        """Answer from ``space`` in a worker thread; ``history``: the earlier questions a
+        follow-up leans on."""
         await self.engine_ready()
-        return await asyncio.to_thread(self.engine.ask, question, list(history), on_text)
+        return await asyncio.to_thread(space.engine.ask, question, list(history), on_text)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a background job, keeping a reference so it is neither lost nor collected."""

@@ -18,6 +18,7 @@ import discord
 import yarl
 
 from bot.client import CitebotBot
+from bot.spaces import Space
 from citebot.engine import Engine
 from citebot.feedback import FeedbackStore
 from common.settings import Settings
@@ -28,12 +29,13 @@ from ingest.sources import Sources
 
 
 def build_bot(settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> CitebotBot:
+    """The bot; ``store`` is the default space's (servers' spaces are opened on first use)."""
     store = store or Store.from_settings(settings)
     embedder = embedder or Embedder.from_settings(settings.embedding)
     engine = Engine(settings, store=store, embedder=embedder)
-    sources = Sources(Ingestor(settings, store=store, embedder=embedder))
+    default = Space(store.space, engine, Sources(Ingestor(settings, store=store, embedder=embedder)))
     feedback = FeedbackStore(settings.store_path / "feedback.sqlite3")
-    return CitebotBot(settings=settings, engine=engine, sources=sources, feedback=feedback)
+    return CitebotBot(settings=settings, default_space=default, embedder=embedder, feedback=feedback)
 
 
 async def main(settings: Settings, token: str, store: Store | None = None, embedder: Embedder | None = None) -> None:

@@ -11,6 +11,7 @@ import discord
 from bot.errors import user_message
 from bot.formatting import md, passages_text, trim
 from bot.replies import NO_MENTIONS, send_private
+from bot.spaces import space_name
 from citebot.models import Answer
 
 if TYPE_CHECKING:
@@ -20,11 +21,12 @@ if TYPE_CHECKING:
 class AnswerView(discord.ui.View):
     """Show passages (to the asker only) and helpful / not helpful feedback."""
 
-    def __init__(self, bot: CitebotBot, answer: Answer, asker_id: int) -> None:
+    def __init__(self, bot: CitebotBot, answer: Answer, asker_id: int, guild_id: int | None) -> None:
         super().__init__(timeout=900)
         self.bot = bot
         self.answer = answer
         self.asker_id = asker_id
+        self.guild_id = guild_id  # the server asked in: its space keeps the feedback
         self.voted: set[int] = set()
         if not answer.citations:
             self.remove_item(self.show_passages)
@@ -58,7 +60,8 @@ class AnswerView(discord.ui.View):
         self.voted.add(user.id)
         await interaction.response.send_message("Thanks for the feedback.", ephemeral=True)
         who = f"{user.name} ({user.id})"
-        await asyncio.to_thread(self.bot.feedback.record, self.answer, user=who, helpful=helpful)
+        space = space_name(self.guild_id)
+        await asyncio.to_thread(self.bot.feedback.record, self.answer, user=who, helpful=helpful, space=space)
         if not helpful:
             config = await self.bot.guild_settings(interaction.guild)
             await self.bot.notify(

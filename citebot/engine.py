@@ -2,7 +2,8 @@
 
 It knows nothing of Discord or terminals; front ends call ``Engine.ask`` or
 keep a ``Conversation`` for follow-ups.  Thread-safe: front ends may call it
-from worker threads.
+from worker threads.  An engine answers from the one space its store was opened for
+(its BM25 index and caches are that space's).
 """
 
 from __future__ import annotations
@@ -63,12 +64,21 @@ class SentenceVectors:
 
 
 class Engine:
-    def __init__(self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
+        sentence_vectors: SentenceVectors | None = None,
+    ) -> None:
+        """``sentence_vectors``: a cache to share with the engines of other spaces (it is keyed
+        by a sentence's text, so it holds nothing one space could learn another's sources from)."""
         self.settings = settings
         self.store = store or Store.from_settings(settings)
         self.embedder = embedder or Embedder.from_settings(settings.embedding)
-        self.retriever = HybridRetriever(self.store, settings.retrieval, cache_dir=settings.store_path / "cache")
-        self.sentence_vectors = SentenceVectors(self.embedder)
+        cache_dir = settings.store_path / "cache" / self.store.space
+        self.retriever = HybridRetriever(self.store, settings.retrieval, cache_dir=cache_dir)
+        self.sentence_vectors = sentence_vectors or SentenceVectors(self.embedder)
         self.extractive = ExtractiveAnswerer(settings.answer, self._source_text, self.sentence_vectors)
         self.answerer: Answerer = make_answerer(settings, self.extractive, self.embedder)
         self._texts: dict[str, str] = {}

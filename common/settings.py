@@ -134,7 +134,8 @@ class IngestSettings(_Section):
     added_by: str = Field("cli", description="Default 'added by' recorded for sources added from the terminal.")
     default_sources: list[Path] = Field(
         [Path("sources/ken-loach-expelled.txt")],
-        description="Sources ingested by the main job when the store is empty.",
+        description="Sources ingested by the main job when the store is empty, and given once to every "
+        "Discord server's new space.",
     )
     fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds allowed to fetch a URL source.")
     fetch_allow_hosts: list[str] = Field(

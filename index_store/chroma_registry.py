@@ -6,6 +6,12 @@ its own (metadata fields, the text as the document, a one-number placeholder
 vector), and meta values as records of their own kind.  It offers the same
 methods as ``SqliteRegistry`` (the ``Registry`` protocol); Chroma has no transactions, but the
 pending/ready protocol does not need them.
+
+Every space shares the one registry collection: a record carries its space (a metadata
+field, and in its id: ``src:SPACE:ID``, ``meta:SPACE:KEY``), and every read filters on it.
+Records written before spaces (no ``space`` field) are moved to ``default`` on the first
+writable open: each is written under its new id before its old one is deleted, so a crash
+loses nothing and the next open finishes the move.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import threading
 import uuid
 from typing import Any
 
+from common.errors import StoreError
+from common.spaces import DEFAULT_SPACE
 from index_store.chroma import open_collection
 from index_store.registry import PENDING, READY, SourceRecord
 
 _PLACEHOLDER = [0.0]
+_SCHEMA_ID = "schema:spaces"  # written once every record carries its space
 _FIELDS = ("title", "origin", "content_hash", "added_by", "added_at", "chunk_count", "status")
 
 
@@ -35,9 +44,19 @@ def _record(source_id: str, meta: dict[str, Any]) -> SourceRecord:
 
 
 class ChromaRegistry:
-    def __init__(self, client: Any, name: str, *, read_only: bool = False) -> None:
+    def __init__(self, client: Any, name: str, *, space: str = DEFAULT_SPACE, read_only: bool = False) -> None:
         self._lock = threading.RLock()
+        self.space = space
         self._col = open_collection(client, name, {"citebot": "registry"}, read_only)
+        if self._col is not None and not self._get(ids=[_SCHEMA_ID], include=[])["ids"]:
+            if read_only:
+                if self._get(limit=1, include=[])["ids"]:
+                    raise StoreError(
+                        "the source registry predates spaces; run any writing command once "
+                        "(python -m ingest verify) to migrate it"
+                    )
+            else:
+                self._migrate()
 
     def close(self) -> None:
         return
@@ -47,38 +66,37 @@ class ChromaRegistry:
         return self.get_meta("generation") or "0"
 
     def get(self, source_id: str) -> SourceRecord | None:
-        got = self._get(ids=[_sid(source_id)], include=["metadatas"])
+        got = self._get(ids=[self._sid(source_id)], include=["metadatas"])
         return _record(source_id, dict(got["metadatas"][0])) if got["ids"] else None
 
     def by_hash(self, content_hash: str) -> list[SourceRecord]:
-        return self._find({"$and": [{"kind": "source"}, {"content_hash": content_hash}]})
+        return self._find(self._sources({"content_hash": content_hash}))
 
     def all(self, status: str | None = None) -> list[SourceRecord]:
-        where: dict[str, Any] = {"kind": "source"}
-        if status is not None:
-            where = {"$and": [{"kind": "source"}, {"status": status}]}
+        where = self._sources() if status is None else self._sources({"status": status})
         return sorted(self._find(where), key=lambda r: (r.added_at, r.id))
 
     def ready_ids(self) -> set[str]:
-        got = self._get(where={"$and": [{"kind": "source"}, {"status": READY}]}, include=[])
-        return {i.removeprefix("src:") for i in got["ids"]}
+        got = self._get(where=self._sources({"status": READY}), include=[])
+        return {self._source_id(i) for i in got["ids"]}
 
     def text(self, source_id: str) -> str | None:
-        got = self._get(ids=[_sid(source_id)], include=["documents"])
+        got = self._get(ids=[self._sid(source_id)], include=["documents"])
         return str(got["documents"][0]) if got["ids"] else None
 
     def count(self) -> int:
-        return len(self._get(where={"kind": "source"}, include=[])["ids"])
+        return len(self._get(where=self._sources(), include=[])["ids"])
 
     def get_meta(self, key: str) -> str | None:
-        got = self._get(ids=[f"meta:{key}"], include=["metadatas"])
+        got = self._get(ids=[self._mid(key)], include=["metadatas"])
         return str(got["metadatas"][0]["value"]) if got["ids"] else None
 
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         meta = {f: getattr(record, f) for f in _FIELDS} | {"kind": "source", "status": PENDING, "chunk_count": 0}
+        meta["space"] = self.space
         with self._lock:
-            self._col.upsert(ids=[_sid(record.id)], embeddings=[_PLACEHOLDER], metadatas=[meta], documents=[text])
+            self._col.upsert(ids=[self._sid(record.id)], embeddings=[_PLACEHOLDER], metadatas=[meta], documents=[text])
             self._bump()
 
     def begin_many(self, items: list[tuple[SourceRecord, str]]) -> None:
@@ -97,7 +115,7 @@ class ChromaRegistry:
 
     def delete(self, source_id: str) -> None:
         with self._lock:
-            self._col.delete(ids=[_sid(source_id)])
+            self._col.delete(ids=[self._sid(source_id)])
             self._bump()
 
     def set_meta(self, key: str, value: str) -> None:
@@ -114,25 +132,56 @@ class ChromaRegistry:
 
     def _find(self, where: dict[str, Any]) -> list[SourceRecord]:
         got = self._get(where=where, include=["metadatas"])
-        return [_record(i.removeprefix("src:"), dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        return [_record(self._source_id(i), dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
 
     def _update(self, source_id: str, **changes: Any) -> None:
         with self._lock:
-            got = self._get(ids=[_sid(source_id)], include=["metadatas"])
+            got = self._get(ids=[self._sid(source_id)], include=["metadatas"])
             if not got["ids"]:
                 return
             meta = dict(got["metadatas"][0]) | changes
-            self._col.update(ids=[_sid(source_id)], metadatas=[meta])
+            self._col.update(ids=[self._sid(source_id)], metadatas=[meta])
             self._bump()
 
     def _set_meta(self, key: str, value: str) -> None:
-        self._col.upsert(
-            ids=[f"meta:{key}"], embeddings=[_PLACEHOLDER], metadatas=[{"kind": "meta", "value": value}], documents=[""]
-        )
+        meta = {"kind": "meta", "space": self.space, "value": value}
+        self._col.upsert(ids=[self._mid(key)], embeddings=[_PLACEHOLDER], metadatas=[meta], documents=[""])
 
     def _bump(self) -> None:
         self._set_meta("generation", uuid.uuid4().hex)
 
+    # -- spaces ----------------------------------------------------------------
+    def _sources(self, also: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The where filter for this space's sources (and ``also``)."""
+        return {"$and": [{"kind": "source"}, {"space": self.space}, *([also] if also else [])]}
 
-def _sid(source_id: str) -> str:
-    return f"src:{source_id}"
+    def _sid(self, source_id: str) -> str:
+        return f"src:{self.space}:{source_id}"
+
+    def _mid(self, key: str) -> str:
+        return f"meta:{self.space}:{key}"
+
+    def _source_id(self, record_id: str) -> str:
+        return record_id.removeprefix(f"src:{self.space}:")
+
+    def _migrate(self) -> None:
+        """Move records written before spaces to the default space (new id first, then drop the old)."""
+        with self._lock:
+            got = self._col.get(include=["metadatas", "documents"])
+            old = [
+                (i, dict(m or {}), d)
+                for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+                if "space" not in (m or {})
+            ]
+            if old:
+                ids = [f"{i.split(':', 1)[0]}:{DEFAULT_SPACE}:{i.split(':', 1)[1]}" for i, _, _ in old]
+                self._col.upsert(
+                    ids=ids,
+                    embeddings=[_PLACEHOLDER] * len(old),
+                    metadatas=[m | {"space": DEFAULT_SPACE} for _, m, _ in old],
+                    documents=[d or "" for _, _, d in old],
+                )
+                self._col.delete(ids=[i for i, _, _ in old])
+            self._col.upsert(
+                ids=[_SCHEMA_ID], embeddings=[_PLACEHOLDER], metadatas=[{"kind": "schema", "space": ""}], documents=[""]
+            )

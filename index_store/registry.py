@@ -7,6 +7,9 @@ are; readers only see ready sources, so a crash never shows half a source.
 A ``generation`` value changes with every committed change, so readers can
 tell cheaply whether their caches are stale.
 
+A registry object sees one space (``space``): its sources, ids, hashes, meta values and
+generation are that space's only.
+
 Two implementations: ``SqliteRegistry`` (a file beside the embedded Chroma
 store) and ``ChromaRegistry`` (a collection in a Chroma server, so every host
 sees the same sources).
@@ -52,6 +55,8 @@ def now_iso() -> str:
 
 class Registry(Protocol):
     """What ingest and the engine may ask of a registry (both implementations are thread-safe)."""
+
+    space: str
 
     def close(self) -> None: ...
 

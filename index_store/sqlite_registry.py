@@ -6,6 +6,12 @@ rebuilt (``reindex``) after a model or chunking change.  A source is
 are; readers only see ready sources, so a crash never shows half a source.
 A ``generation`` counter changes with every committed change, so readers can
 tell cheaply whether their caches are stale.
+
+One file holds every space: each row (source or meta value) carries its space, and a
+registry object sees only the space it was opened for.  A file written before spaces
+existed is migrated on its first writable open (every source goes to ``default``, in one
+transaction: a crash leaves the old layout, and the next open migrates it); opened
+read-only, such a file reads as the ``default`` space without being changed.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import StoreError
+from common.spaces import DEFAULT_SPACE
 from index_store.registry import PENDING, SourceRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
-    id TEXT PRIMARY KEY,
+    space TEXT NOT NULL,
+    id TEXT NOT NULL,
     title TEXT NOT NULL,
     origin TEXT NOT NULL,
     content_hash TEXT NOT NULL,
@@ -29,12 +37,30 @@ CREATE TABLE IF NOT EXISTS sources (
     added_at TEXT NOT NULL,
     chunk_count INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    PRIMARY KEY (space, id)
 );
-CREATE INDEX IF NOT EXISTS sources_hash ON sources (content_hash);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sources_space_hash ON sources (space, content_hash);
+CREATE TABLE IF NOT EXISTS meta (space TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (space, key));
 """
 _COLUMNS = "id, title, origin, content_hash, added_by, added_at, chunk_count, status"
+_ALL = _COLUMNS + ", text"
+# The layout before spaces: the same tables without the space column.
+_MIGRATE = f"""
+ALTER TABLE sources RENAME TO sources_unspaced;
+ALTER TABLE meta RENAME TO meta_unspaced;
+DROP INDEX IF EXISTS sources_hash;
+{_SCHEMA}
+INSERT INTO sources (space, {_ALL}) SELECT '{DEFAULT_SPACE}', {_ALL} FROM sources_unspaced;
+INSERT INTO meta SELECT '{DEFAULT_SPACE}', key, value FROM meta_unspaced;
+DROP TABLE sources_unspaced;
+DROP TABLE meta_unspaced;
+"""
+# Read-only, the old layout is shown as the default space (temporary views shadow the tables).
+_READ_UNSPACED = f"""
+CREATE TEMP VIEW sources AS SELECT '{DEFAULT_SPACE}' AS space, {_ALL} FROM main.sources;
+CREATE TEMP VIEW meta AS SELECT '{DEFAULT_SPACE}' AS space, key, value FROM main.meta;
+"""
 
 
 def damaged_registry(path: Path, exc: BaseException) -> str:
@@ -48,8 +74,9 @@ def damaged_registry(path: Path, exc: BaseException) -> str:
 class SqliteRegistry:
     """The registry in a SQLite file beside the embedded Chroma store (thread-safe)."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, space: str = DEFAULT_SPACE, read_only: bool = False) -> None:
         self.path = path
+        self.space = space
         self._lock = threading.RLock()
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +99,8 @@ class SqliteRegistry:
                 # NORMAL in WAL mode survives any process crash; only a power cut can drop the last
                 # commits, which leaves those sources pending or absent, never half there.
                 db.execute("PRAGMA synchronous=NORMAL")
+            if _unspaced(db):
+                db.executescript(_READ_UNSPACED if read_only else f"BEGIN IMMEDIATE;{_MIGRATE}COMMIT;")
             if not read_only or not path.is_file():
                 db.executescript(_SCHEMA)
             db.execute("SELECT COUNT(*), MAX(LENGTH(id)) FROM sources").fetchone()  # reads the whole table
@@ -96,58 +125,67 @@ class SqliteRegistry:
             self._bump(self._db)
             self._db.execute("COMMIT")
 
-    @staticmethod
-    def _bump(db: sqlite3.Connection) -> None:
+    def _bump(self, db: sqlite3.Connection) -> None:
         db.execute(
-            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta (space, key, value) VALUES (?, 'generation', '1') "
+            "ON CONFLICT(space, key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (self.space,),
         )
 
     # -- reads ---------------------------------------------------------------
     def generation(self) -> str:
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE space = ? AND key = 'generation'", (self.space,)
+            ).fetchone()
         return str(row[0]) if row else "0"
 
     def get(self, source_id: str) -> SourceRecord | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM sources WHERE space = ? AND id = ?", (self.space, source_id)
+            ).fetchone()
         return SourceRecord(*row) if row else None
 
     def by_hash(self, content_hash: str) -> list[SourceRecord]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM sources WHERE content_hash = ? ORDER BY id", (content_hash,)
+                f"SELECT {_COLUMNS} FROM sources WHERE space = ? AND content_hash = ? ORDER BY id",
+                (self.space, content_hash),
             ).fetchall()
         return [SourceRecord(*r) for r in rows]
 
     def all(self, status: str | None = None) -> list[SourceRecord]:
-        query = f"SELECT {_COLUMNS} FROM sources"
-        args: tuple[str, ...] = ()
+        query = f"SELECT {_COLUMNS} FROM sources WHERE space = ?"
+        args: tuple[str, ...] = (self.space,)
         if status is not None:
-            query += " WHERE status = ?"
-            args = (status,)
+            query += " AND status = ?"
+            args += (status,)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY added_at, id", args).fetchall()
         return [SourceRecord(*r) for r in rows]
 
     def ready_ids(self) -> set[str]:
         with self._lock:
-            rows = self._db.execute("SELECT id FROM sources WHERE status = 'ready'").fetchall()
+            rows = self._db.execute(
+                "SELECT id FROM sources WHERE space = ? AND status = 'ready'", (self.space,)
+            ).fetchall()
         return {r[0] for r in rows}
 
     def text(self, source_id: str) -> str | None:
         with self._lock:
-            row = self._db.execute("SELECT text FROM sources WHERE id = ?", (source_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT text FROM sources WHERE space = ? AND id = ?", (self.space, source_id)
+            ).fetchone()
         return row[0] if row else None
 
     def count(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM sources").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM sources WHERE space = ?", (self.space,)).fetchone()[0])
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute("SELECT value FROM meta WHERE space = ? AND key = ?", (self.space, key)).fetchone()
         return row[0] if row else None
 
     # -- writes --------------------------------------------------------------
@@ -158,16 +196,16 @@ class SqliteRegistry:
     def begin_many(self, items: list[tuple[SourceRecord, str]]) -> None:
         with self._tx() as db:
             db.executemany(
-                f"INSERT OR REPLACE INTO sources ({_COLUMNS}, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO sources (space, {_COLUMNS}, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.id, r.title, r.origin, r.content_hash, r.added_by, r.added_at, 0, PENDING, text)
+                    (self.space, r.id, r.title, r.origin, r.content_hash, r.added_by, r.added_at, 0, PENDING, text)
                     for r, text in items
                 ],
             )
 
     def mark_pending(self, source_id: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE sources SET status = 'pending' WHERE id = ?", (source_id,))
+            db.execute("UPDATE sources SET status = 'pending' WHERE space = ? AND id = ?", (self.space, source_id))
 
     def commit(self, source_id: str, chunk_count: int) -> None:
         """Mark a source ready: all its chunks are in the index."""
@@ -176,16 +214,24 @@ class SqliteRegistry:
     def commit_many(self, items: list[tuple[str, int]]) -> None:
         with self._tx() as db:
             db.executemany(
-                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE id = ?", [(n, sid) for sid, n in items]
+                "UPDATE sources SET status = 'ready', chunk_count = ? WHERE space = ? AND id = ?",
+                [(n, self.space, sid) for sid, n in items],
             )
 
     def delete(self, source_id: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            db.execute("DELETE FROM sources WHERE space = ? AND id = ?", (self.space, source_id))
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
+                "INSERT INTO meta (space, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(space, key) DO UPDATE SET value = excluded.value",
+                (self.space, key, value),
             )
+
+
+def _unspaced(db: sqlite3.Connection) -> bool:
+    """A registry written before spaces: a sources table without the space column."""
+    columns = {row[1] for row in db.execute("PRAGMA main.table_info(sources)")}
+    return bool(columns) and "space" not in columns

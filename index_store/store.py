@@ -11,6 +11,12 @@ A store takes plain values (its settings section, a path, a collection name);
 ``Store.from_settings`` derives them from the whole configuration.  Opened
 ``read_only``, it creates nothing and writes nothing: a missing collection or
 registry reads as empty.
+
+A store is opened for one space (``common/spaces.py``): its chunks live in a Chroma
+collection of their own (``space_collection``; the ``default`` space keeps the collection
+name stores had before spaces, so they migrate without re-embedding), and its registry
+sees only that space's rows.  One collection a space, rather than a ``where`` filter on
+a shared one, was chosen by measurement: ``python -m bench.spaces_layout``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 
 from common.errors import StoreError
 from common.settings import Settings, StoreSettings
+from common.spaces import DEFAULT_SPACE, check_space
 from index_store import packed
 from index_store.chroma import chroma_client, open_collection
 from index_store.chroma_registry import ChromaRegistry
@@ -97,6 +104,11 @@ def collection_name(settings: Settings) -> str:
     return f"{settings.store.collection_prefix}-{slug}-c{c.chunk_size}o{c.chunk_overlap}-{digest}"[:63]
 
 
+def space_collection(base: str, space: str) -> str:
+    """The collection of one space's chunks: ``base`` itself for the default space."""
+    return base if space == DEFAULT_SPACE else f"{base}--{check_space(space)}"
+
+
 _NOTHING: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
 
 
@@ -131,21 +143,25 @@ class Store:
         *,
         collection: str,
         embedding_model: str,
+        space: str = DEFAULT_SPACE,
         read_only: bool = False,
         accept_empty_registry: bool = False,
     ) -> None:
         self.config = config
         self.path = path
-        self.collection_name = collection
+        self.space = check_space(space)
+        self.collection_name = space_collection(collection, space)
         self.read_only = read_only
         self._meta = {"hnsw:space": "cosine", "embedding_model": embedding_model}
         self.registry: Registry
         if config.mode == "server":
             self._client = chroma_client(config, path, read_only)
-            self.registry = ChromaRegistry(self._client, f"{config.collection_prefix}-registry", read_only=read_only)
-            self.collection = open_collection(self._client, collection, self._meta, read_only)
+            self.registry = ChromaRegistry(
+                self._client, f"{config.collection_prefix}-registry", space=space, read_only=read_only
+            )
+            self.collection = open_collection(self._client, self.collection_name, self._meta, read_only)
         else:
-            self.registry = SqliteRegistry(path / "registry.sqlite3", read_only=read_only)
+            self.registry = SqliteRegistry(path / "registry.sqlite3", space=space, read_only=read_only)
             self._open_embedded(accept_empty_registry)
         self._vectors: ChromaVectorStore | None = None
         if not read_only and self.registry.get_meta("collection") is None:
@@ -174,14 +190,21 @@ class Store:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, read_only: bool = False, accept_empty_registry: bool = False
+        cls,
+        settings: Settings,
+        *,
+        space: str = DEFAULT_SPACE,
+        read_only: bool = False,
+        accept_empty_registry: bool = False,
     ) -> Store:
-        """The store a configuration describes (its collection name encodes model and chunking)."""
+        """One space of the store a configuration describes (its collection name encodes model
+        and chunking)."""
         return cls(
             settings.store,
             settings.store_path,
             collection=collection_name(settings),
             embedding_model=settings.embedding.model,
+            space=space,
             read_only=read_only,
             accept_empty_registry=accept_empty_registry,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
+from common.spaces import DEFAULT_SPACE, check_space
 from index_store.lock import StoreLock, writer_lock
 from index_store.sqlite_registry import damaged_registry
 from index_store.store import Store, check_exists
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="config file (default: $CITEBOT_CONFIG or ./config.toml)")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common.add_argument(
+        "--space", default=DEFAULT_SPACE, help=f"the space (knowledge base) to work on (default: {DEFAULT_SPACE})"
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         settings = load(args.config)
+        check_space(args.space)
         return _run(args, settings)
     except UserError as exc:
         _fail(str(exc), args.json)
@@ -123,7 +128,7 @@ def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, 
     if lock is not None:
         lock.acquire()
     try:
-        store = Store.from_settings(settings, read_only=read_only, accept_empty_registry=accept_empty)
+        store = Store.from_settings(settings, space=args.space, read_only=read_only, accept_empty_registry=accept_empty)
         return Ingestor(settings, store=store)
     except BaseException:
         if lock is not None:

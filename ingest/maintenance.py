@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from index_store.registry import PENDING, READY
+from common.errors import UserError
+from index_store.registry import PENDING, READY, now_iso
 from ingest.chunking import content_hash
 from ingest.writer import Job, Outcome, Progress, Writer, groups
 
 log = logging.getLogger(__name__)
+SEEDED = "seeded"  # meta key: when a space was given the default sources
 
 
 def reindex(writer: Writer, progress: Progress | None = None) -> list[Outcome]:
@@ -86,3 +89,25 @@ def verify(writer: Writer, repair: bool = True) -> dict[str, object]:
         recover(writer)
         report["repaired"] = not damaged
     return report
+
+
+def prepare_space(writer: Writer, default_sources: Sequence[Path]) -> list[Outcome]:
+    """Make a space ready to answer: finish interrupted writes, reindex if the settings changed,
+    and give a new space the default sources, once in its life (sources its moderators remove
+    later stay removed). Idempotent; callers serialise it with their other writes."""
+    store = writer.store
+    recover(writer)
+    if store.stale:
+        reindex(writer)
+    if store.registry.get_meta(SEEDED) is not None:
+        return []
+    outcomes: list[Outcome] = []
+    if store.registry.count() == 0:
+        for path in default_sources:
+            try:
+                outcomes += writer.add_path(path)
+            except UserError as exc:  # a missing default file must not make the space unusable
+                log.warning("space %s: default source %s not added: %s", store.space, path, exc)
+    store.registry.set_meta(SEEDED, now_iso())
+    log.info("space %s ready: %d default source(s) added", store.space, len(outcomes))
+    return outcomes

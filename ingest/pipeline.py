@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ingest import backup, maintenance
@@ -24,6 +25,9 @@ class Ingestor(Writer):
 
     def reindex(self, progress: Progress | None = None) -> list[Outcome]:
         return maintenance.reindex(self, progress)
+
+    def prepare_space(self, default_sources: Sequence[Path]) -> list[Outcome]:
+        return maintenance.prepare_space(self, default_sources)
 
     def verify(self, repair: bool = True) -> dict[str, object]:
         return maintenance.verify(self, repair)

@@ -40,14 +40,17 @@ class SyncResult:
 
 
 class Resyncer:
-    def __init__(self, sources: Sources, state: KeyValue, clock: Callable[[], float] = time.time) -> None:
-        self.sources = sources
+    """Re-syncs the URL sources of any space; its state (validators, hashes, failures, when each
+    space last ran) is kept per space in ``state``."""
+
+    def __init__(self, state: KeyValue, clock: Callable[[], float] = time.time) -> None:
         self.state = state
         self._clock = clock
 
-    def url_sources(self, space: str) -> list[SourceRecord]:
-        """The URL sources of a space (the one registry of this store holds them all)."""
-        return [r for r in self.sources.records() if r.status == "ready" and is_url(r.origin)]
+    @staticmethod
+    def url_sources(sources: Sources) -> list[SourceRecord]:
+        """The URL sources of a space (``sources`` is that space's)."""
+        return [r for r in sources.records() if r.status == "ready" and is_url(r.origin)]
 
     def claim_if_due(self, space: str, every_hours: float) -> bool:
         """Whether a re-sync of ``space`` is due now; if so it is recorded as started, so another
@@ -61,17 +64,18 @@ class Resyncer:
         self.state.put(f"{space}/last-run", {"at": now})
         return True
 
-    def run(self, space: str) -> list[SyncResult]:
-        return [self.sync_one(space, record) for record in self.url_sources(space)]
+    def run(self, space: str, sources: Sources) -> list[SyncResult]:
+        """Re-sync every URL source of ``space`` (whose sources are ``sources``)."""
+        return [self.sync_one(space, sources, record) for record in self.url_sources(sources)]
 
-    def sync_one(self, space: str, record: SourceRecord) -> SyncResult:
+    def sync_one(self, space: str, sources: Sources, record: SourceRecord) -> SyncResult:
         key = f"{space}/source/{record.id}"
         state = self.state.get(key) or {}
         # Validators belong to the content they were sent with: if the source was replaced by
         # other means since, fetch it whole.
         current = state.get("hash") == record.content_hash
         try:
-            result = self._sync(record, state if current else {})
+            result = self._sync(sources, record, state if current else {})
         except UserError as exc:
             log.info("re-sync of %s failed: %s", record.id, exc)
             failing = bool(state.get("failing"))
@@ -81,8 +85,11 @@ class Resyncer:
         self.state.put(key, {"hash": content_hash or record.content_hash, **validators, "failing": False})
         return SyncResult(record.id, record.title, status, recovered=bool(state.get("failing")))
 
-    def _sync(self, record: SourceRecord, state: dict[str, Any]) -> tuple[Status, dict[str, Any], str | None]:
-        limits = self.sources.ingestor.settings.ingest
+    @staticmethod
+    def _sync(
+        sources: Sources, record: SourceRecord, state: dict[str, Any]
+    ) -> tuple[Status, dict[str, Any], str | None]:
+        limits = sources.ingestor.settings.ingest
         got = fetch(
             record.origin,
             max_bytes=limits.max_bytes,
@@ -97,12 +104,12 @@ class Resyncer:
             return "not-modified", kept, None
         loaded = load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)
         incoming = Incoming(record.id, record.origin, lambda: loaded)
-        outcome = self.sources.add(incoming, added_by=record.added_by, force=True, loaded=loaded)
+        outcome = sources.add(incoming, added_by=record.added_by, force=True, loaded=loaded)
         if outcome.status == "duplicate":
             raise SourceError(f"the page now has the {outcome.detail}; kept the earlier text")
         if outcome.status == "replaced":
             log.info("re-sync replaced %s (%d chunks)", record.id, outcome.chunks)
-        replaced = self.sources.ingestor.store.registry.get(record.id)
+        replaced = sources.ingestor.store.registry.get(record.id)
         return (
             "replaced" if outcome.status == "replaced" else "unchanged",
             validators,

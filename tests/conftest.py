@@ -39,7 +39,9 @@ def config_path(_hermetic: Path) -> Path:
 
 @pytest.fixture
 def settings(config_path: Path) -> Settings:
-    return load(config_path)
+    settings = load(config_path)
+    settings.ingest.default_sources = [ARTICLE]  # what every Discord server's new space is given
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -81,12 +83,16 @@ def bot_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def simcord_bot(bot_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
-    """The bot simcord's ``simcord_env`` runs: the real engine and store, the article ingested."""
+    """The bot simcord's ``simcord_env`` runs: the real engine and store; each server's space
+    is given the article (``ingest.default_sources``) on its first use."""
     from bot.discord_app import build_bot
 
-    bot = build_bot(bot_settings, embedder=embedder)
-    bot.ingestor.add_path(ARTICLE)
-    return bot
+    return build_bot(bot_settings, embedder=embedder)
+
+
+async def space_of(bot, guild):  # type: ignore[no-untyped-def]
+    """A server's space in the bot (opened, and seeded, if this is its first use)."""
+    return await bot.space(guild.id)
 
 
 @pytest.fixture

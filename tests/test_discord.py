@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import discord
 import pytest
-from conftest import ARTICLE
+from conftest import ARTICLE, space_of
 
 from bot.client import CitebotBot
+from citebot.engine import Engine
 
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 
@@ -135,13 +136,13 @@ async def test_member_without_role_cannot_add_or_remove(world, simcord_bot):
     env, guild, channel, _mods, alice = world
     # Even where an admin made /source visible to everyone, each use is checked again.
     await grant_source_command(env, simcord_bot, guild, guild.default_role)
-    before = simcord_bot.ingestor.store.count()
+    before = (await space_of(simcord_bot, guild)).ingestor.store.count()
     added = await alice.slash(channel, "source add", file=("notes.txt", b"Secret plans are here.\n"))
     assert added.response.ephemeral and "Only moderators" in added.response.content
     removed = await alice.slash(channel, "source remove", source="ken-loach-expelled")
     assert removed.response.ephemeral and "Only moderators" in removed.response.content
-    assert simcord_bot.ingestor.store.count() == before
-    assert simcord_bot.ingestor.store.registry.get("ken-loach-expelled") is not None
+    assert (await space_of(simcord_bot, guild)).ingestor.store.count() == before
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("ken-loach-expelled") is not None
 
 
 async def test_moderator_adds_attachment_and_ask_cites_it(world, simcord_bot, bot_settings):
@@ -171,7 +172,7 @@ async def test_moderator_removes_a_source(world, simcord_bot):
     assert [c["value"] for c in choices] == ["ken-loach-expelled"]
     result = await mod.slash(channel, "source remove", source="ken-loach-expelled")
     assert "Removed" in answer_message(result).content
-    assert simcord_bot.ingestor.store.count() == 0
+    assert (await space_of(simcord_bot, guild)).ingestor.store.count() == 0
 
 
 async def moderator(env, bot, guild):
@@ -191,7 +192,7 @@ async def test_pasted_text_through_the_modal(world, simcord_bot):
     )
     await env.settle()
     assert "Added" in answer_message(done).content
-    assert simcord_bot.ingestor.store.registry.get("harbour-news").added_by.startswith("mo")
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("harbour-news").added_by.startswith("mo")
     asked = await alice.slash(channel, "ask", question="When does the harbour bridge close for repairs?")
     assert "May 2027" in embed_of(asked).description
 
@@ -204,23 +205,23 @@ async def test_near_duplicate_is_reported_until_confirmed(world, simcord_bot):
     await env.settle()
     reply = answer_message(result)
     assert "nearly the same as ken-loach-expelled" in reply.content
-    assert simcord_bot.ingestor.store.registry.get("loach-copy") is None
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("loach-copy") is None
     await mod.click(reply.message, label="Add anyway")
     await env.settle()
-    assert simcord_bot.ingestor.store.registry.get("loach-copy").status == "ready"
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("loach-copy").status == "ready"
 
 
 async def test_bad_attachment_gets_a_clear_error_and_changes_nothing(world, simcord_bot):
     env, guild, channel, _mods, _alice = world
     mod = await moderator(env, simcord_bot, guild)
-    before = simcord_bot.ingestor.store.count()
+    before = (await space_of(simcord_bot, guild)).ingestor.store.count()
     result = await mod.slash(channel, "source add", file=("../../etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n"))
     await env.settle()
     assert "unsupported file type" in answer_message(result).content
     binary = await mod.slash(channel, "source add", file=("blob.txt", b"\x00\x01\x02\x03binary"))
     await env.settle()
     assert "binary" in answer_message(binary).content
-    assert simcord_bot.ingestor.store.count() == before
+    assert (await space_of(simcord_bot, guild)).ingestor.store.count() == before
 
 
 async def test_source_list_shows_every_source(world, simcord_bot):
@@ -248,7 +249,7 @@ async def test_unexpected_error_is_short_private_message_and_logged(world, simco
     def broken(*_args, **_kwargs):
         raise RuntimeError("chroma exploded")
 
-    monkeypatch.setattr(simcord_bot.engine, "ask", broken)
+    monkeypatch.setattr(Engine, "ask", broken)
     env.check_errors = False
     result = await alice.slash(channel, "ask", question="why was Loach expelled?")
     assert result.response.content == "Sorry, I couldn't finish that."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 import pytest
+from conftest import space_of
 
 from bot.client import CitebotBot
 
@@ -23,11 +24,12 @@ def embed_of(result) -> discord.Embed:
     return embed
 
 
-def verified(bot: CitebotBot) -> bool:
+def verified(bot: CitebotBot, guild) -> bool:  # type: ignore[no-untyped-def]
+    from common.spaces import guild_space
     from ingest.cli import main as ingest_main
 
     config = bot.settings.store_path.parent / "config.toml"
-    return ingest_main(["verify", "--check-only", "--config", str(config)]) == 0
+    return ingest_main(["verify", "--check-only", "--space", guild_space(guild.id), "--config", str(config)]) == 0
 
 
 # -- 2. URL-derived ids ----------------------------------------------------------------------------
@@ -47,9 +49,9 @@ async def test_urls_with_one_page_name_get_distinct_ids(world, simcord_bot, bot_
             result = await mod.slash(channel, "source add", url=base + path)
             await env.settle()
             assert "Added" in result.response.content, result.response.content
-    ids = {r.id for r in simcord_bot.ingestor.store.registry.all()} - {"ken-loach-expelled"}
+    ids = {r.id for r in (await space_of(simcord_bot, guild)).ingestor.store.registry.all()} - {"ken-loach-expelled"}
     assert ids == {"news", "sport", "article-id-5", "article-id-6"}
-    assert verified(simcord_bot)
+    assert verified(simcord_bot, guild)
 
 
 # -- 5. source text, titles and relayed questions are shown as text, never as markdown --------------
@@ -75,11 +77,11 @@ def _find_all(text: str, needle: str) -> list[int]:
 
 
 async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world, simcord_bot, bot_settings, tmp_path):
-    env, _guild, channel, mods, alice = world
+    env, guild, channel, mods, alice = world
     bot_settings.bot.moderators_channel = mods.id
     page = tmp_path / "mooring.md"
     page.write_text(MOORING, encoding="utf-8")
-    simcord_bot.ingestor.add_path(page)
+    (await space_of(simcord_bot, guild)).ingestor.add_path(page)
     result = await alice.slash(channel, "ask", question="How do I renew a mooring permit? **now**")
     embed = embed_of(result)
     sources = "\n".join(f.value for f in embed.fields)
@@ -105,7 +107,7 @@ async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world,
     assert click.response.ephemeral
     relayed = mods.last_message.content
     assert "Not helpful" in relayed and "ninety" in relayed and not _unescaped(relayed, "||")
-    assert verified(simcord_bot)
+    assert verified(simcord_bot, guild)
 
 
 # -- 10. a malformed URL gets an answer, not "Fetching ..." forever ---------------------------------
@@ -113,10 +115,10 @@ async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world,
 async def test_malformed_url_is_a_clear_reply(world, simcord_bot, url):
     env, guild, channel, _mods, _alice = world
     mod = await moderator(env, simcord_bot, guild)
-    before = simcord_bot.ingestor.store.registry.count()
+    before = (await space_of(simcord_bot, guild)).ingestor.store.registry.count()
     result = await mod.slash(channel, "source add", url=url)
     await env.settle()
     reply = result.response.content
     assert "Could not add the source" in reply and "not a valid" in reply, reply
-    assert simcord_bot.ingestor.store.registry.count() == before
-    assert verified(simcord_bot)
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.count() == before
+    assert verified(simcord_bot, guild)

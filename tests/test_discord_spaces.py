@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import discord
 import pytest
+from conftest import space_of
 from test_discord import embed_of
 
 from common.spaces import guild_space
@@ -123,7 +124,7 @@ async def test_url_sources_resync_on_the_server_schedule(world, simcord_bot, bot
     routes.page("/ferry.html", page.format("7am"), etag='"v1"')
     tick = TICK_MINUTES * 60 + 1
     with serve(routes) as base:
-        sources = simcord_bot.sources
+        sources = (await space_of(simcord_bot, guild)).sources
         sources.add(sources.from_url(f"{base}/ferry.html", source_id="ferry"), added_by="mo")
         await env.advance_time(tick)
         assert routes.hits == ["/ferry.html"]  # off by default: nothing fetched
@@ -136,7 +137,7 @@ async def test_url_sources_resync_on_the_server_schedule(world, simcord_bot, bot
         routes.page("/ferry.html", page.format("9am"), etag='"v2"')
         await env.advance_time(3600)
         assert "Source updated" in general.last_message.content and "ferry" in general.last_message.content
-        assert "9am" in simcord_bot.ingestor.store.registry.text("ferry")
+        assert "9am" in sources.ingestor.store.registry.text("ferry")
 
         routes.failing.add("/ferry.html")
         for _ in range(2):

@@ -92,7 +92,7 @@ def test_large_lexical_index_is_cached_per_generation(ingestor, embedder, monkey
     ingestor.add_path(ARTICLE)
     first = Engine(ingestor.settings, store=ingestor.store, embedder=embedder)
     built = first.retriever.lexical()
-    cached = list((ingestor.settings.store_path / "cache").glob("lexical-*.pickle"))
+    cached = list((ingestor.settings.store_path / "cache" / "default").glob("lexical-*.pickle"))
     assert len(cached) == 1
 
     def no_rebuild(*_args, **_kwargs):
@@ -110,7 +110,7 @@ def test_large_lexical_index_is_cached_per_generation(ingestor, embedder, monkey
     note.write_text("The library opens on Sundays.\n", encoding="utf-8")
     ingestor.add_path(note)
     assert len(restarted.retriever.lexical().chunks) == 13  # a new generation: rebuilt, not stale
-    assert len(list((ingestor.settings.store_path / "cache").glob("lexical-*.pickle"))) == 1
+    assert len(list((ingestor.settings.store_path / "cache" / "default").glob("lexical-*.pickle"))) == 1
 
 
 @pytest.mark.parametrize(

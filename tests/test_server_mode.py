@@ -164,3 +164,20 @@ def test_two_bot_hosts_share_server_settings_and_conversations(chroma_server, tm
     two.record("guild-1", 7, two.get("guild-1", 7) or [], "When did he become leader?")
     assert one.get("guild-1", 7) == ["Who leads the Labour Party?", "When did he become leader?"]
     assert not (tmp_path / "two" / "local").exists()
+
+
+def test_spaces_are_apart_on_the_server(chroma_server, tmp_path, embedder):
+    from index_store.store import Store
+
+    config = server_config(tmp_path / "host", chroma_server, "spaces")
+    added = cli("ingest", "add", str(ARTICLE), "--space", "guild-1", "--config", str(config))
+    assert added.returncode == 0, added.stderr
+    listed = cli("ingest", "list", "--json", "--space", "guild-2", "--config", str(config))
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    settings = load(config)
+    ones = Store.from_settings(settings, space="guild-1", read_only=True)
+    twos = Store.from_settings(settings, space="guild-2")
+    assert ones.collection_name != twos.collection_name and twos.count() == 0
+    assert twos.registry.get("ken-loach-expelled") is None and twos.registry.ready_ids() == set()
+    assert Engine(settings, store=ones, embedder=embedder).ask("why was Loach expelled?").answered
+    assert not Engine(settings, store=twos, embedder=embedder).ask("why was Loach expelled?").answered

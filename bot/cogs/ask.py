@@ -1,9 +1,10 @@
 """Members ask: /ask, mentions (answered in a thread), forum posts, thread follow-ups, a message menu.
 
-What the bot listens to is each server's settings (``/settings``): the channels members may
-ask in, the reply mode (mentions only, or every message in the allowed channels) and the forum
-channels whose new posts it answers.  A thread's conversation (its earlier questions) is kept
-in the store, so a follow-up is understood after a restart too.
+Every answer comes from the space of the server it is asked in (``CitebotBot.space``). What the
+bot listens to is each server's settings (``/settings``): the channels members may ask in, the
+reply mode (mentions only, or every message in the allowed channels) and the forum channels
+whose new posts it answers.  A thread's conversation (its earlier questions) is kept in the
+store, per space, so a follow-up is understood after a restart too.
 """
 
 from __future__ import annotations
@@ -53,19 +54,20 @@ class AskCog(commands.Cog):
         if not self.bot.channel_allowed(interaction.channel, config):
             await send_private(interaction, "I don't answer questions in this channel.")
             return
-        self.bot.engine.check_question(question)
+        self.bot.check_question(question)
         wait = self.bot.cooldowns.retry_after(interaction.user.id, config.cooldown_seconds)
         if wait:
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
         await interaction.response.defer(thinking=True)
+        space = await self.bot.space(interaction.guild_id)
 
         async def show(draft: str) -> None:
             await interaction.edit_original_response(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, on_text=drafts.push if self.bot.streams else None)
-        view = AnswerView(self.bot, answer, interaction.user.id)
+            answer = await self.bot.answer(space, question, on_text=drafts.push if self.bot.streams else None)
+        view = AnswerView(self.bot, answer, interaction.user.id, interaction.guild_id)
         if drafts.edits:
             await interaction.edit_original_response(
                 content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS
@@ -116,7 +118,7 @@ class AskCog(commands.Cog):
     async def _answer_message(
         self, message: discord.Message, question: str, config: SpaceSettings, history: list[str], *, forum: bool
     ) -> None:
-        self.bot.engine.check_question(question)
+        self.bot.check_question(question)
         wait = self.bot.cooldowns.retry_after(message.author.id, config.cooldown_seconds)
         if wait:
             await self._tell_privately(message, f"You're asking quickly; try again in {wait:.0f} s.")
@@ -125,6 +127,7 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
+        space = await self.bot.space(message.guild.id if message.guild is not None else None)
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
@@ -135,10 +138,9 @@ class AskCog(commands.Cog):
                 await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with thread.typing(), DraftEditor(show) as drafts:
-            answer = await self.bot.answer(question, history, on_text=drafts.push if self.bot.streams else None)
-        space = guild_space(thread.guild.id)
-        await asyncio.to_thread(self.bot.histories.record, space, thread.id, history, answer.question)
-        view = AnswerView(self.bot, answer, message.author.id)
+            answer = await self.bot.answer(space, question, history, on_text=drafts.push if self.bot.streams else None)
+        await asyncio.to_thread(self.bot.histories.record, space.name, thread.id, history, answer.question)
+        view = AnswerView(self.bot, answer, message.author.id, thread.guild.id)
         note = None
         if forum and not answer.answered:
             told = " I've passed it on to the moderators." if config.moderators_channel else ""

@@ -28,9 +28,7 @@ PRUNE_SECONDS = 3600.0  # how often idle conversations are looked for
 class UpkeepCog(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
-        self.resyncer = Resyncer(
-            bot.sources, open_kv(bot.settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp()
-        )
+        self.resyncer = Resyncer(open_kv(bot.settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp())
         self._pruned_at = 0.0
         self.tick.start()
 
@@ -54,11 +52,12 @@ class UpkeepCog(commands.Cog):
 
     async def resync_if_due(self, guild: discord.Guild) -> list[SyncResult]:
         config = await self.bot.guild_settings(guild)
-        space = guild_space(guild.id)
-        if not await asyncio.to_thread(self.resyncer.claim_if_due, space, config.resync_hours):
+        name = guild_space(guild.id)
+        if not await asyncio.to_thread(self.resyncer.claim_if_due, name, config.resync_hours):
             return []
+        space = await self.bot.space(guild.id)
         async with self.bot.ingest_lock:
-            results = await asyncio.to_thread(self.resyncer.run, space)
+            results = await asyncio.to_thread(self.resyncer.run, name, space.sources)
         for result in results:
             if result.status == "replaced":
                 text = f"Source updated: **{md(result.title)}** (`{result.source_id}`) changed at its URL."

@@ -1,7 +1,8 @@
 """Moderators manage sources: /source add, list, remove, refresh.
 
 Only Discord input and output live here: what a source is, how it is
-checked, fetched, named and written is ``ingest/sources.py``.
+checked, fetched, named and written is ``ingest/sources.py``.  Every command reads and
+writes only the space of the server it is used in (``CitebotBot.space``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from bot.client import CitebotBot
 from bot.errors import NotModerator, user_message
 from bot.formatting import DESCRIPTION_LIMIT, md, trim
 from bot.replies import NO_MENTIONS, edit_reply
+from bot.spaces import Space, space_name
 from bot.views import ConfirmView, PasteSourceModal
 from common.errors import UserError
 from ingest.loaders import SUPPORTED
-from ingest.sources import Incoming
+from ingest.sources import Incoming, Sources
 from ingest.writer import Outcome
+
+AUTOCOMPLETE_WAIT = 2.0  # seconds autocomplete waits for a server's space to open (Discord allows 3)
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -36,6 +40,14 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         if not self.bot.is_moderator(interaction.user, config):
             raise NotModerator()
         return True
+
+    async def _space(self, interaction: discord.Interaction) -> Space:
+        return await self.bot.space(interaction.guild_id)
+
+    @property
+    def _incoming(self) -> Sources:
+        """For making an ``Incoming`` (which belongs to no space until it is added)."""
+        return self.bot.spaces.default.sources
 
     # -- add -----------------------------------------------------------------------
     @app_commands.command(name="add", description="Add a source: attach a file, give a URL, or paste text")
@@ -63,14 +75,14 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             self.bot.spawn(self._add_attachment(interaction, file, source_id), name=f"add {file.filename}")
         else:
             assert url is not None
-            incoming = self.bot.sources.from_url(url, source_id=source_id)  # a malformed URL is refused privately
+            incoming = self._incoming.from_url(url, source_id=source_id)  # a malformed URL is refused privately
             await interaction.response.defer(thinking=True)
             self.bot.spawn(self._add_url(interaction, incoming), name=f"add {url[:60]}")
 
     async def _add_pasted(self, interaction: discord.Interaction, title: str, text: str, source_id: str | None) -> None:
         await interaction.response.defer(thinking=True)
         origin = f"discord:pasted by {interaction.user.name}"
-        incoming = self.bot.sources.from_text(title, text, origin=origin, source_id=source_id)
+        incoming = self._incoming.from_text(title, text, origin=origin, source_id=source_id)
         self.bot.spawn(self._run_add(interaction, incoming), name=f"add pasted {incoming.source_id}")
 
     async def _add_attachment(
@@ -78,10 +90,10 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     ) -> None:
         limit = min(self.bot.config.max_attachment_bytes, self.bot.settings.ingest.max_bytes)
         try:
-            name = self.bot.sources.check_upload(file.filename, file.size, limit)
+            name = self._incoming.check_upload(file.filename, file.size, limit)
             await edit_reply(interaction, f"Reading `{name}` \u2026")
             data = await file.read()
-            incoming = self.bot.sources.from_upload(
+            incoming = self._incoming.from_upload(
                 name, data, limit=limit, origin=f"discord:attachment {name}", source_id=source_id
             )
         except Exception as exc:
@@ -103,10 +115,11 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
 
         who = f"{interaction.user.name} ({interaction.user.id})"
         try:
+            space = await self._space(interaction)  # the server the command was used in, button or not
             loaded = await asyncio.to_thread(incoming.read)
             async with self.bot.ingest_lock:
                 outcome = await asyncio.to_thread(
-                    self.bot.sources.add, incoming, added_by=who, force=force, stage=stage, loaded=loaded
+                    space.sources.add, incoming, added_by=who, force=force, stage=stage, loaded=loaded
                 )
         except Exception as exc:
             await edit_reply(
@@ -152,7 +165,9 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     # -- list / remove / refresh -------------------------------------------------------
     @app_commands.command(name="list", description="List the sources")
     async def list_sources(self, interaction: discord.Interaction) -> None:
-        records = await asyncio.to_thread(self.bot.sources.records)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        space = await self._space(interaction)
+        records = await asyncio.to_thread(space.sources.records)
         lines = [
             f"`{r.id}` \u2014 {md(trim(r.title, 80))} \u00b7 {r.chunk_count} chunks \u00b7 added {r.added_at[:10]}"
             for r in records
@@ -164,14 +179,15 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
                 break
             text += line + "\n"
         embed = discord.Embed(title=f"{len(records)} sources", description=text or "No sources yet.")
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="remove", description="Remove a source and its passages")
     @app_commands.describe(source="The source to remove")
     async def remove(self, interaction: discord.Interaction, source: str) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
+        space = await self._space(interaction)
         async with self.bot.ingest_lock:
-            outcome = await asyncio.to_thread(self.bot.ingestor.remove, source)
+            outcome = await asyncio.to_thread(space.ingestor.remove, source)
         await interaction.followup.send(
             f"Removed **{md(outcome.title)}** (`{outcome.source_id}`, {outcome.chunks} chunks).",
             ephemeral=True,
@@ -185,14 +201,32 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     @app_commands.command(name="refresh", description="Fetch a URL source again and update it if it changed")
     @app_commands.describe(source="The URL source to refresh")
     async def refresh(self, interaction: discord.Interaction, source: str) -> None:
-        incoming = await asyncio.to_thread(self.bot.sources.for_refresh, source)
-        await interaction.response.defer(thinking=True)
+        # A mistake (an unknown id, not a URL source) is answered privately, before the reply is
+        # deferred, unless the server's space must be opened first (that may take longer than
+        # Discord waits for a first response).
+        space = self.bot.spaces.ready(space_name(interaction.guild_id))
+        if space is None:
+            await interaction.response.defer(thinking=True)
+            space = await self._space(interaction)
+        try:
+            incoming = await asyncio.to_thread(space.sources.for_refresh, source)
+        except UserError as exc:
+            if not interaction.response.is_done():
+                raise
+            await edit_reply(interaction, f"Could not refresh: {exc}")
+            return
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
         self.bot.spawn(self._add_url(interaction, incoming), name=f"refresh {source}")
 
     @remove.autocomplete("source")
     @refresh.autocomplete("source")
     async def _source_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        records = await asyncio.to_thread(self.bot.sources.records)
+        try:
+            space = await asyncio.wait_for(self._space(interaction), AUTOCOMPLETE_WAIT)
+        except TimeoutError:  # the space is still opening (its first use): no choices this time
+            return []
+        records = await asyncio.to_thread(space.sources.records)
         needle = current.lower()
         found = [r for r in records if needle in r.id.lower() or needle in r.title.lower()]
         return [app_commands.Choice(name=trim(f"{r.title} ({r.id})", 100), value=r.id[:100]) for r in found[:25]]
