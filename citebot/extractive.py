@@ -45,28 +45,9 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.source_text = source_text
         self.sentence_vectors = sentence_vectors
-        self._model = model
-        self._abstainer = abstainer
-
-    @property
-    def model(self) -> DecisionModel:
-        if self._model is None:
-            self._model = load_model()
-        return self._model
-
-    @model.setter
-    def model(self, model: DecisionModel) -> None:
-        self._model = model
-
-    @property
-    def abstainer(self) -> Abstainer:
-        if self._abstainer is None:
-            self._abstainer = load_abstainer()
-        return self._abstainer
-
-    @abstainer.setter
-    def abstainer(self, abstainer: Abstainer) -> None:
-        self._abstainer = abstainer
+        # the learned parameters (small JSON files, read once a process); tests may swap them
+        self.model = model if model is not None else load_model()
+        self.abstainer = abstainer if abstainer is not None else load_abstainer()
 
     @property
     def threshold(self) -> float:
