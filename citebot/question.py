@@ -93,6 +93,9 @@ _FILLER_PHRASES = [
 _FILLER = re.compile(r"(?<![\w'])(?:" + "|".join(_FILLER_PHRASES) + r")(?![\w'])[\s,:;!.]*", re.I)
 _LEADING_FILLER = re.compile(r"^(?:(?:so|ok|okay|wait|hey|hi|yo|um|uh|like|also|and|but|oh)\b[\s,:;!.-]*)+", re.I)
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
+# a pasted link: its text may be content, its address never is ("[free nitro](https://...)")
+_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?(?:https?://|www\.)[^)]*\)")
+_URL = re.compile(r"<?(?:https?://|www\.)\S+")
 _EMOJI = re.compile(r"<a?:\w+:\d+>|:[a-z0-9_+-]+:|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 
 # Chat shorthand: whole words only.
@@ -212,8 +215,10 @@ class Question:
 
 
 def normalize(question: str) -> str:
-    """The question without chat filler, mentions and emoji, shorthand spelled out."""
+    """The question without chat filler, mentions, emoji and link addresses, shorthand spelled
+    out."""
     text = _MENTION.sub(" ", question)
+    text = _URL.sub(" ", _LINK.sub(r"\1", text))
     text = _EMOJI.sub(" ", text)
     text = fold(text)
     text = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], text)
@@ -239,9 +244,15 @@ def answer_type(text: str) -> str:
     return "what"
 
 
+_AGE_GUESS = re.compile(r"\bin (?:his|her|their) (\d0s)\b", re.I)
+
+
 def anchors(text: str, proper_terms: Collection[str] = ()) -> list[str]:
     """Stemmed terms a supporting sentence must contain: numbers, quoted phrases,
-    words capitalised inside the question, and words the sources spell as names."""
+    words capitalised inside the question, and words the sources spell as names.
+
+    A number the asker proposes as the answer is a guess to check, not an anchor: "was Kes
+    released in 1970?" is answered by "Kes (1969)", "is he in his 70s?" by "Loach, 85"."""
     found: list[str] = []
     for match in _QUOTED.finditer(text):
         found += terms(match.group(1) or match.group(2) or "")
@@ -252,7 +263,12 @@ def anchors(text: str, proper_terms: Collection[str] = ()) -> list[str]:
             found += terms(word)
     question_terms = terms(text)
     found += [t for t in question_terms if t in proper_terms]
-    return list(dict.fromkeys(t for t in found if t in question_terms or _NUMBER.fullmatch(t)))
+    guessed = _AGE_GUESS.findall(text)
+    if answer_type(text) in ("yes_no", "choice"):
+        guessed += _NUMBER.findall(text)
+    guesses = set(terms(" ".join(guessed)))
+    kept = (t for t in found if (t in question_terms or _NUMBER.fullmatch(t)) and t not in guesses)
+    return list(dict.fromkeys(kept))
 
 
 def names(text: str, proper_terms: Collection[str] = ()) -> list[tuple[str, ...]]:

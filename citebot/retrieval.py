@@ -27,7 +27,7 @@ from index_store.store import Chunk, Store
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # bump when LexicalIndex changes shape
+CACHE_VERSION = 4  # bump when LexicalIndex changes shape or what it holds (4: names counted by stem)
 
 
 @dataclass
@@ -96,23 +96,31 @@ _LOWER_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]+")
 
 def proper_terms(texts: Iterable[str]) -> frozenset[str]:
     """Stemmed terms written capitalised inside sentences more often than in lower case:
-    the names of the sources ("Loach", "Starmer"), so a lower-case question can name them too."""
+    the names of the sources ("Loach", "Starmer"), so a lower-case question can name them too.
+    Counted by stem, not word form: "Levels" capitalised in a few headings does not make
+    "level" a name when "level" and "levels" are everywhere in lower case."""
     capital: Counter[str] = Counter()
     lower: Counter[str] = Counter()
     for text in texts:
         capital.update(w.lower() for w in _MID_CAPITAL.findall(text))
         lower.update(_LOWER_WORD.findall(text))
-    words = list(capital)
+    by_stem_capital, by_stem_lower = _by_stem(capital), _by_stem(lower)
+    return frozenset(s for s, n in by_stem_capital.items() if n > by_stem_lower.get(s, 0))
+
+
+def _by_stem(counts: Counter[str]) -> Counter[str]:
+    """Word counts summed by stem (words that are stop words or split into several terms drop)."""
+    words = list(counts)
     stems = terms(" ".join(words))
-    if len(stems) != len(words):  # stop words or split tokens: stem one by one
-        pairs = [(w, terms(w)) for w in words]
-    else:
+    if len(stems) == len(words):
         pairs = [(w, [s]) for w, s in zip(words, stems, strict=True)]
-    out = set()
+    else:  # stop words or split tokens: stem one by one
+        pairs = [(w, terms(w)) for w in words]
+    out: Counter[str] = Counter()
     for word, stemmed in pairs:
-        if len(stemmed) == 1 and capital[word] > lower.get(word, 0):
-            out.add(stemmed[0])
-    return frozenset(out)
+        if len(stemmed) == 1:
+            out[stemmed[0]] += counts[word]
+    return out
 
 
 class HybridRetriever:

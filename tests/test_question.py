@@ -63,6 +63,14 @@ def test_anchors_are_names_numbers_and_quotes_not_ordinary_words():
     assert anchors("why did loach get the boot", proper_terms={"loach"}) == ["loach"]
 
 
+def test_a_number_the_asker_guesses_is_checked_not_required():
+    # "Kes (1969)" answers it: the guess "1970" need not appear in a supporting sentence
+    assert anchors("Was Kes released in 1970?") == terms("Kes")
+    assert anchors("is he in his 70s by now?") == []
+    assert anchors("How old was Loach in 1969?", proper_terms={"loach"}) == ["1969", "loach"]
+    assert anchors("What did Loach tweet on August 14, 2021?") == ["14", "2021", "loach", "august"]
+
+
 def test_follow_ups_lean_on_the_questions_before():
     assert refers_back("When did he become leader?") and refers_back("Why?")
     assert not refers_back("Which groups were expelled from Labour last month?")
@@ -73,3 +81,8 @@ def test_follow_ups_lean_on_the_questions_before():
     assert understood.context == ["Who leads the Labour Party?"]
     assert understood.search_text == "Who leads the Labour Party? when did he become leader"
     assert understood.answer_type == "when"
+
+
+def test_a_pasted_link_keeps_its_text_and_drops_its_address():
+    assert normalize("Where is [free nitro](https://phish.invalid/nitro) today?") == "Where is free nitro today?"
+    assert "phish" not in terms(normalize("why was loach expelled https://phish.invalid/x"))
