@@ -3,14 +3,17 @@
 The decision model (``citebot/decision.py``) ranks sentences; this one looks at the
 question as a whole (the best and second-best probabilities, the best sentence's
 features, how the question reads) and estimates how likely quoting the best
-sentence is to answer it correctly.  Below ``threshold`` the engine abstains.
+sentence is to answer it correctly.  Below ``threshold`` the engine abstains, unless
+the ranker itself holds the best sentence more likely than not to answer
+(``citebot.extractive.RANKER_SURE``).
 Keeping ranking and abstention apart lets each learn what it is good at: the
 ranker which sentence, the abstainer when even the best one is not an answer.
 
-The model is a small gradient-boosted tree ensemble trained by
-``python -m evals.train`` (scikit-learn's ``HistGradientBoostingClassifier``),
-stored as plain numbers in ``abstain_model.json`` and evaluated here with numpy:
-no scikit-learn and no pickle at run time.
+The model is the average of a few small gradient-boosted tree ensembles, each fitted
+on a bootstrap sample of the training questions by ``python -m evals.train``
+(scikit-learn's ``HistGradientBoostingClassifier``; averaging steadies what one
+ensemble learns from near-ties), stored as plain numbers in ``abstain_model.json``
+and evaluated here with numpy: no scikit-learn and no pickle at run time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +34,13 @@ if TYPE_CHECKING:
 ABSTAIN_FILE = Path(__file__).with_name("abstain_model.json")
 
 # From the best sentence: its features (``citebot.evidence.FEATURES``) are appended after these.
+# Nothing here depends on how big the store is (how many sentences were read, their mean
+# similarity): the model is trained on one-article stores and must hold in a store of thousands.
 QUESTION_FEATURES = (
     "p_best",  # the ranker's probability for the best sentence
-    "p_second",  # ... for the runner-up
+    "p_second",  # ... for the runner-up from the same source (how it stands in its own page)
     "p_margin",  # their difference
     "cos_max",  # the closest sentence's similarity to the question
-    "cos_mean",  # the candidates' mean similarity
-    "n_cands",  # how many candidate sentences were read
     "n_terms",  # content terms in the question
     "n_anchors",  # names, numbers, quotes in the question
     "n_words_raw",  # words as typed
@@ -54,11 +57,12 @@ def question_row(question: Question, scored: Sequence[Candidate], features: Sequ
     tail = [float(words), float(words) / max(1, raw_words)]
     shape = [float(len(question.terms)), float(len(question.anchors)), float(raw_words)]
     if not ranked:
-        return [0.0] * 6 + shape + tail + [0.0] * len(features)
+        return [0.0] * 4 + shape + tail + [0.0] * len(features)
     best = ranked[0]
-    second = ranked[1].score if len(ranked) > 1 else 0.0
-    cos = np.array([c.features["s_cos"] for c in ranked])
-    head = [best.score, second, best.score - second, float(cos.max()), float(cos.mean()), float(len(ranked))]
+    # the runner-up from the same source: other pages' sentences compete more the bigger the
+    # store, and the model learns from one-article stores but must hold in a store of thousands
+    second = next((c.score for c in ranked[1:] if c.source_id == best.source_id), 0.0)
+    head = [best.score, second, best.score - second, max(c.features["s_cos"] for c in ranked)]
     return head + shape + tail + [best.features[f] for f in features]
 
 
@@ -74,14 +78,31 @@ class Abstainer:
 
     def probability(self, row: Sequence[float]) -> float:
         x = np.asarray(row, dtype=np.float64)
-        raw = self.baseline
-        for tree in self.trees:
-            node = 0
-            while not tree["leaf"][node]:
-                go_left = x[tree["feature"][node]] <= tree["threshold"][node]
-                node = tree["left"][node] if go_left else tree["right"][node]
-            raw += tree["value"][node]
+        feature, threshold, left, right, value, leaf = self._arrays
+        trees = np.arange(len(feature))
+        node = np.zeros(len(feature), dtype=np.int64)
+        while True:  # every tree one level down at a time, until each sits on a leaf
+            at_leaf = leaf[trees, node]
+            if at_leaf.all():
+                break
+            go_left = x[feature[trees, node]] <= threshold[trees, node]
+            step = np.where(go_left, left[trees, node], right[trees, node])
+            node = np.where(at_leaf, node, step)
+        raw = self.baseline + float(value[trees, node].sum())
         return float(1.0 / (1.0 + np.exp(-raw)))
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The trees as padded (tree, node) arrays, so all of them are walked at once."""
+        width = max(len(t["leaf"]) for t in self.trees) if self.trees else 1
+        out = []
+        for key, dtype in (("feature", np.int64), ("threshold", np.float64), ("left", np.int64),
+                           ("right", np.int64), ("value", np.float64), ("leaf", bool)):  # fmt: skip
+            table = np.zeros((len(self.trees), width), dtype=dtype)
+            for i, tree in enumerate(self.trees):
+                table[i, : len(tree[key])] = tree[key]
+            out.append(table)
+        return tuple(out)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Abstainer:

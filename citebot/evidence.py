@@ -21,7 +21,7 @@ import numpy as np
 
 from citebot.question import Question
 from citebot.retrieval import Hit, LexicalIndex
-from common.text import Span, paragraph_spans, passage_sentences, terms
+from common.text import Span, next_sentence, paragraph_spans, passage_sentences, previous_sentence, terms
 from index_store.packed import unpack
 
 FEATURES = (
@@ -35,9 +35,14 @@ FEATURES = (
     "miss_idf",  # IDF-weighted share of question terms found nowhere in the retrieved passages
     "anc_sent",  # share of anchors (names, numbers, quotes) in the sentence (1 when there are none)
     "anc_ctx",  # share of anchors in the sentence's context
-    "anc_any_missing",  # 1 when an anchor is nowhere in the retrieved passages
+    "anc_any_missing",  # 1 when an anchor is nowhere in the retrieved passages (or their neighbours)
+    "cov_win",  # share of the question's terms in the sentence and the sentences either side of it
+    "anc_win",  # share of anchors there, or in the title of its source (what the whole page is about)
+    "miss_win",  # the rarest question term missing there: its IDF over the question's highest
+    "bigram",  # share of the question's adjacent term pairs adjacent in the sentence too
     "m_when",  # type match: a "when" question and a sentence with a date
     "m_num",  # a "how many/much/old/long" question and a number
+    "m_num_near",  # ... and a number next to one of the question's words ("Loach, 85"; not "four groups" for members)
     "m_who",  # a "who" question and a name the question does not give
     "m_where",  # a "where" question and such a name
     "m_why",  # a "why" question and a cause ("because", "the reason", "for refusing")
@@ -72,7 +77,7 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'â€™-]+(?:\s+[A-Z][a-zA-Z'â
 
 _NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without|n't|cannot|fail\w*|unable)\b", re.I)
 
-_NUM_TYPES = {"how_many", "how_much", "how_old", "how_long"}
+NUMBER_TYPES = frozenset({"how_many", "how_much", "how_old", "how_long"})  # questions answered by a number
 
 
 @dataclass
@@ -162,6 +167,41 @@ def _with_names(found: set[str], runs: Sequence[tuple[str, ...]]) -> set[str]:
     return found | extra if extra else found
 
 
+# stems of number words ``common.text.terms`` leaves as words (it folds "two" .. "twenty" to digits)
+_NUMBER_STEMS = frozenset(
+    [
+        "thirti",
+        "forti",
+        "fifti",
+        "sixti",
+        "seventi",
+        "eighti",
+        "nineti",
+        "hundr",
+        "thousand",
+        "million",
+        "billion",
+        "trillion",
+        "dozen",
+    ]
+)
+
+
+def _is_number(term: str) -> bool:
+    return any(ch.isdigit() for ch in term) or term in _NUMBER_STEMS
+
+
+def _number_near(sentence_terms: list[str], question_terms: set[str], reach: int = 4) -> bool:
+    """A number within ``reach`` content words of one of the question's words (the same stem:
+    prefixes are too loose here, "parti" would find "particular")."""
+    for i, term in enumerate(sentence_terms):
+        if _is_number(term):
+            near = sentence_terms[max(0, i - reach) : i] + sentence_terms[i + 1 : i + 1 + reach]
+            if any(t in question_terms for t in near if not _is_number(t)):
+                return True
+    return False
+
+
 def _has_name(text: str, question_terms: set[str]) -> bool:
     """A capitalised name in the sentence that the question does not already give."""
     return any(not set(terms(match.group(0))) <= question_terms for match in _NAME.finditer(text))
@@ -179,23 +219,42 @@ class Evidence:
 
 def _contexts(
     cands: list[Candidate], sent_terms: list[set[str]], source_text: Callable[[str], str | None]
-) -> list[set[str]]:
-    """Each sentence's context terms: its own, its passage's, its paragraph's and its title's."""
-    out = []
+) -> tuple[list[set[str]], list[set[str]]]:
+    """Each sentence's window (its terms and those of the sentences either side of it, even
+    outside its passage: "The latter two groups ..." after the sentence naming them, a
+    quotation before the line crediting it) and its wider context (the window, its passage,
+    paragraph and title)."""
+    windows, contexts = [], []
     for c, own in zip(cands, sent_terms, strict=True):
         full = source_text(c.source_id) or ""
-        ctx = set(terms(c.hit.chunk.text)) | set(terms(c.hit.chunk.title)) | own
+        window = set(own)
+        for near in (previous_sentence(full, c.span), next_sentence(full, c.span)):
+            if near is not None:
+                window |= set(terms(full[near.start : near.end]))
+        ctx = set(terms(c.hit.chunk.text)) | set(terms(c.hit.chunk.title)) | window
         para = next((p for p in paragraph_spans(full) if p.start <= c.span.start < p.end), None)
         if para is not None:
             ctx |= set(terms(full[para.start : para.end]))
-        out.append(ctx)
-    return out
+        windows.append(window)
+        contexts.append(ctx)
+    return windows, contexts
+
+
+def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
+    return set(itertools.pairwise(words))
+
+
+def _missing_rarest(known: Sequence[str], found: set[str], idf: Callable[[str], float]) -> float:
+    """The highest IDF of a question term not in ``found``, over the highest of all (0: none missing)."""
+    top = max((idf(t) for t in known), default=0.0)
+    missing = [idf(t) for t in known if not _matches(t, found)]
+    return max(missing) / top if missing and top > 0 else 0.0
 
 
 def _type_flags(kind: str) -> dict[str, float]:
     return {
         "t_when": float(kind == "when"),
-        "t_num": float(kind in _NUM_TYPES),
+        "t_num": float(kind in NUMBER_TYPES),
         "t_who": float(kind == "who"),
         "t_where": float(kind == "where"),
         "t_why": float(kind == "why"),
@@ -213,7 +272,10 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     hist_terms = [t for t in question.context_terms if t not in q_terms]
     sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
     sent_terms = [_with_names(set(terms(c.text)), question.names) for c in cands]
-    ctx_terms = [_with_names(ctx, question.names) for ctx in _contexts(cands, sent_terms, source_text)]
+    windows, contexts = _contexts(cands, sent_terms, source_text)
+    win_terms = [_with_names(w, question.names) for w in windows]
+    ctx_terms = [_with_names(ctx, question.names) for ctx in contexts]
+    q_pairs = _bigrams(question.terms)
     # coverage counts the terms the sources know, and the anchors; a word no passage has
     # ("booted") is left to the sentence's meaning (and to ``miss_idf``)
     known = [t for t in question.terms if evidence.lexical.df.get(t, 0) > 0 or t in question.anchors]
@@ -248,8 +310,13 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "anc_sent": anc_sent,
             "anc_ctx": _share(anchors, ctx_terms[i], lambda _t: 1.0),
             "anc_any_missing": float(anc_missing),
+            "cov_win": _share(known, win_terms[i], idf) if known else 0.0,
+            "anc_win": _share(anchors, win_terms[i] | set(terms(c.hit.chunk.title)), lambda _t: 1.0),
+            "miss_win": _missing_rarest(known, win_terms[i], idf),
+            "bigram": len(q_pairs & _bigrams(terms(c.text))) / len(q_pairs) if q_pairs else 0.0,
             "m_when": flags["t_when"] * has_date,
             "m_num": flags["t_num"] * has_num,
+            "m_num_near": float(_number_near(terms(c.text), q_terms)) if flags["t_num"] else 0.0,
             "m_who": flags["t_who"] * has_name,
             "m_where": flags["t_where"] * has_name,
             "m_why": flags["t_why"] * has_cause,

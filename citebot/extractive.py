@@ -2,13 +2,14 @@
 
 No language model is involved, so nothing can be invented.  Every sentence of
 the retrieved passages is a candidate (``citebot.evidence``); the learned
-decision model (``citebot.decision``) gives each the probability that it
-answers the question.  When even the best is below the threshold chosen on
-held-out questions, the answerer abstains and cites nothing.  Otherwise the
-reply quotes the best sentence and any other that comes close to it, in
-reading order, each with a numbered citation; a sentence that leans on the
-one before it ("The latter two groups ...", an attribution line) brings that
-one along.
+ranker (``citebot.decision``) gives each the probability that it answers the
+question.  The best one is quoted only when every name, number and quoted
+phrase of the question is in it or beside it, and the learned abstainer
+(``citebot.abstention``) judges the question answered by it; otherwise the
+answerer abstains and cites nothing.  An answer quotes the best sentence and
+any other that comes close to it, in reading order, each with a numbered
+citation; a sentence that leans on the one before it ("The latter two groups
+...", an attribution line) brings that one along.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ import numpy as np
 
 from citebot.abstention import Abstainer, load_abstainer, question_row
 from citebot.decision import DecisionModel, load_model
-from citebot.evidence import Candidate, Evidence, attribution_after, candidates, featurize
+from citebot.evidence import NUMBER_TYPES, Candidate, Evidence, attribution_after, candidates, featurize
 from citebot.models import Answer, Citation
 from citebot.question import PRONOUNS, Question
 from common.settings import AnswerSettings
-from common.text import Span, fold, paragraph_spans, passage_sentences, terms
+from common.text import Span, fold, next_sentence, paragraph_spans, previous_sentence, terms
 
 # Openers that make a sentence lean on the one before it: the pronouns, and connectives.
 _LEANS_BACK = PRONOUNS | {"such", "both", "also", "however", "but", "meanwhile"}
+# The ranker's probability at which its best sentence is answered whatever the abstainer says:
+# more likely than not to answer.  Not tuned: the abstainer learned from few short and follow-up
+# questions ("What films has he made?") and under-rates them; the ranker does not.
+RANKER_SURE = 0.5
 # A sentence continuing a quoted one ("The groups are: ...") joins unless it is plainly unrelated.
 ELABORATION_FLOOR = 0.05
 _EXPLETIVE = re.compile(r"(it|there)\s+(is|was|are|were|has been|had been|seems|appears|remains)\b", re.I)
@@ -57,20 +62,17 @@ class ExtractiveAnswerer:
         return self.model.threshold if configured is None else configured
 
     def answers(self, question: Question, scored: list[Candidate], best: Candidate) -> bool:
-        """Whether quoting ``best`` answers.
+        """Whether quoting ``best`` (a ``quotable`` candidate, the best of ``scored``) answers.
 
-        Never when a name, number or quoted phrase of the question is nowhere in the passages
-        found (a question about "Titanic" is not answered by a page that never mentions it).
         With ``answer.min_score`` set: when the best sentence's probability reaches it.
-        Otherwise when either learned judge is confident: the ranker (the best sentence reaches
-        its threshold) or the abstainer, which reads the question as a whole and rescues
-        answers the ranker under-rates, such as casually typed questions.
+        Otherwise when the ranker holds the best sentence more likely than not to answer
+        (``RANKER_SURE``), or the abstainer, which reads the question as a whole (the ranker's
+        best and runner-up, the best sentence's evidence, how the question reads) and was
+        trained for exactly this decision, judges it answered.
         """
-        if best.features.get("anc_any_missing"):
-            return False
         if self.settings.min_score is not None:
             return best.score >= self.settings.min_score
-        if best.score >= self.model.threshold:
+        if best.score >= RANKER_SURE:
             return True
         abstainer = self.abstainer
         return abstainer.probability(question_row(question, scored, self.model.features)) >= abstainer.threshold
@@ -83,7 +85,7 @@ class ExtractiveAnswerer:
         if not scored:
             return Answer.abstain(question.raw, question.search_text)
         best = max(scored, key=lambda c: c.score)
-        if not self.answers(question, scored, best):
+        if not quotable(question, best) or not self.answers(question, scored, best):
             return Answer.abstain(question.raw, question.search_text)
         return self.quote(question, scored)
 
@@ -142,7 +144,7 @@ class ExtractiveAnswerer:
             if len(chosen) >= self.settings.max_sentences:
                 break
             full = self.source_text(cand.source_id) or ""
-            follower = _next_sentence(full, cand.span)
+            follower = next_sentence(full, cand.span)
             if follower is None:
                 continue
             nxt = by_place.get((cand.source_id, follower.start))
@@ -187,6 +189,28 @@ class ExtractiveAnswerer:
         return Answer(question.raw, True, " ".join(parts), citations, resolved_question=question.search_text)
 
 
+def quotable(question: Question, best: Candidate) -> bool:
+    """Whether the best sentence may be quoted at all (no model overrules this):
+
+    * every name, number and quoted phrase of the question is in it, in the sentences either
+      side of it or in its source's title.  A question about "the Palme d'Or" is not answered
+      by a sentence that never mentions it, nor one about the "Leon Theatre" by a sentence
+      about the Summer Theatre.  When the best sentence misses an anchor, a lesser one that
+      has it is not quoted instead: the closest passages not holding it is the sign that the
+      sources do not answer;
+    * some word of the question, or of the questions it follows, is in the passages found:
+      "where can i get free nitro" shares nothing with a page about mooring permits;
+    * it holds a number next to one of the question's words when the question asks how many,
+      how much, how old or how long ("Loach, 85" for "How old is Loach?"; "The four small
+      left-wing groups" does not say how many members Labour has).
+    """
+    f = best.features
+    anchored = f.get("anc_win", 1.0) >= 1.0 and not f.get("anc_any_missing")
+    grounded = f.get("miss_idf", 0.0) < 1.0 - 1e-9 or f.get("cov_hist", 0.0) > 0.0
+    typed = question.answer_type not in NUMBER_TYPES or bool(f.get("m_num_near"))
+    return anchored and grounded and typed
+
+
 def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a.source_id == b.source_id and _span_overlap(a.span, b.span)
 
@@ -216,34 +240,6 @@ def _depends_on_previous(sentence: str, previous: str) -> bool:
     return False
 
 
-def _previous_sentence(text: str, span: Span) -> Span | None:
-    """The sentence just before ``span`` in the same or the previous paragraph."""
-    paragraphs = paragraph_spans(text)
-    for i, para in enumerate(paragraphs):
-        if para.start <= span.start < para.end:
-            before = [s for s in passage_sentences(text, para.start, para.end) if s.end <= span.start]
-            if before:
-                return before[-1]
-            if i > 0:
-                prev = passage_sentences(text, paragraphs[i - 1].start, paragraphs[i - 1].end)
-                return prev[-1] if prev else None
-    return None
-
-
-def _next_sentence(text: str, span: Span) -> Span | None:
-    """The sentence just after ``span`` in the same or the next paragraph."""
-    paragraphs = paragraph_spans(text)
-    for i, para in enumerate(paragraphs):
-        if para.start <= span.start < para.end:
-            after = [s for s in passage_sentences(text, para.start, para.end) if s.start >= span.end]
-            if after:
-                return after[0]
-            if i + 1 < len(paragraphs):
-                nxt = passage_sentences(text, paragraphs[i + 1].start, paragraphs[i + 1].end)
-                return nxt[0] if nxt else None
-    return None
-
-
 def _with_context(text: str, span: Span) -> list[Span]:
     """A quoted span with the sentence it leans on, and the line crediting it if it is a quotation."""
     spans = _with_antecedent(text, span)
@@ -252,7 +248,7 @@ def _with_context(text: str, span: Span) -> list[Span]:
 
 
 def _with_antecedent(text: str, span: Span) -> list[Span]:
-    prev = _previous_sentence(text, span)
+    prev = previous_sentence(text, span)
     if prev is None or not _depends_on_previous(text[span.start : span.end], text[prev.start : prev.end]):
         return [span]
     if text[span.start : span.end].lstrip()[:1] in "\u2014\u2013-":

@@ -90,6 +90,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
 
 def passage_sentences(text: str, start: int, end: int) -> list[Span]:
     """Sentence spans of a passage; fragments of under three words join the sentence before."""
+    return list(_passage_sentences(text, start, end))
+
+
+@lru_cache(maxsize=2048)  # a question reads each sentence's neighbours: the same paragraphs again
+def _passage_sentences(text: str, start: int, end: int) -> tuple[Span, ...]:
     spans: list[Span] = []
     for span in sentence_spans(text, start, end):
         words = len(text[span.start : span.end].split())
@@ -97,7 +102,35 @@ def passage_sentences(text: str, start: int, end: int) -> list[Span]:
             spans[-1] = Span(spans[-1].start, span.end)
         else:
             spans.append(span)
-    return spans
+    return tuple(spans)
+
+
+def previous_sentence(text: str, span: Span) -> Span | None:
+    """The sentence just before ``span`` in the same or the previous paragraph."""
+    paragraphs = paragraph_spans(text)
+    for i, para in enumerate(paragraphs):
+        if para.start <= span.start < para.end:
+            before = [s for s in passage_sentences(text, para.start, para.end) if s.end <= span.start]
+            if before:
+                return before[-1]
+            if i > 0:
+                prev = passage_sentences(text, paragraphs[i - 1].start, paragraphs[i - 1].end)
+                return prev[-1] if prev else None
+    return None
+
+
+def next_sentence(text: str, span: Span) -> Span | None:
+    """The sentence just after ``span`` in the same or the next paragraph."""
+    paragraphs = paragraph_spans(text)
+    for i, para in enumerate(paragraphs):
+        if para.start <= span.start < para.end:
+            after = [s for s in passage_sentences(text, para.start, para.end) if s.start >= span.end]
+            if after:
+                return after[0]
+            if i + 1 < len(paragraphs):
+                nxt = passage_sentences(text, paragraphs[i + 1].start, paragraphs[i + 1].end)
+                return nxt[0] if nxt else None
+    return None
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")

@@ -79,3 +79,26 @@ def test_committed_abstainer_loads_and_reads_the_question_and_ranker_features():
         assert all(0 <= f < width for f, leaf in zip(tree["feature"], tree["leaf"], strict=True) if not leaf)
     rows = np.random.default_rng(1).uniform(0, 1, size=(20, width))
     assert all(0.0 < abstainer.probability(row) < 1.0 for row in rows)
+
+
+def test_the_bagged_abstainer_is_the_mean_log_odds_of_its_ensembles():
+    """Bagging: each ensemble fitted on a bootstrap sample, their log-odds averaged."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from evals.train import ABSTAINER_PARAMS, BAGS, _bagged
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 4))
+    y = (x[:, 0] - x[:, 3] + rng.normal(scale=0.5, size=300) > 0).astype(int)
+    w = np.ones(len(y))
+    bagged = _bagged(x, y, w, tuple("abcd"))
+    picks = np.random.default_rng(0)  # the sampler ``_bagged`` uses
+    logits = np.zeros(40)
+    for _ in range(BAGS):
+        pick = picks.integers(0, len(y), len(y))
+        clf = HistGradientBoostingClassifier(**ABSTAINER_PARAMS).fit(x[pick], y[pick], sample_weight=w[pick])
+        logits += clf.decision_function(x[:40]) / BAGS
+    expected = 1.0 / (1.0 + np.exp(-logits))
+    got = [bagged.probability(row) for row in x[:40]]
+    assert np.allclose(got, expected, atol=1e-5)
+    assert len(bagged.trees) == BAGS * ABSTAINER_PARAMS["max_iter"]

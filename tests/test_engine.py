@@ -7,6 +7,7 @@ from conftest import ARTICLE
 
 from citebot.engine import QuestionError
 from citebot.models import ABSTAIN_TEXT
+from common.text import terms
 
 
 def test_headline_question_quotes_and_cites_the_reason(article_engine, article_paragraphs):
@@ -129,7 +130,15 @@ def test_questions_as_people_type_them_are_answered_with_citations(article_engin
 
 
 @pytest.mark.parametrize(
-    "question", ["Which film won Loach the Palme d'Or?", "How many members does the Labour Party have?"]
+    "question",
+    [
+        "Which film won Loach the Palme d'Or?",
+        "How many members does the Labour Party have?",
+        # the article names Corbyn, but gives no number next to him
+        "How old is Jeremy Corbyn?",
+        # shares no word with the article
+        "where can i get free nitro",
+    ],
 )
 def test_questions_the_article_does_not_answer_abstain(article_engine, question):
     answer = article_engine.ask(question)
@@ -192,3 +201,26 @@ def test_a_store_without_sentence_vectors_still_answers(article_engine, monkeypa
     answer = article_engine.ask("why did loach get booted from labour lol")
     assert answer.answered and {c.paragraph for c in answer.citations} & {1, 4}
     assert encoded
+
+
+def test_a_sentence_is_read_with_the_sentences_either_side(article_engine):
+    """ "The latter two groups ..." does not name them; the sentence before it does, so the
+    anchor "Witchhunt" counts as present beside it (and in no other sentence's window)."""
+    evidence = article_engine.evidence("why is labour against the witchhunt so critical of starmer")
+    cands = article_engine.extractive.candidates(evidence)
+    latter = next(c for c in cands if c.text.startswith("The latter two groups"))
+    assert latter.features["anc_sent"] < 1.0
+    assert latter.features["anc_win"] == 1.0
+    assert latter.features["cov_win"] > latter.features["cov_sent"]
+    assert any(c.features["anc_win"] < 1.0 for c in cands)  # far from the names, it is missing
+
+
+def test_a_quantity_is_answered_only_by_a_number_next_to_what_is_asked():
+    from citebot.evidence import _number_near
+
+    asked = set(terms("How many members does the Labour Party have?"))
+    assert not _number_near(terms("The four small left-wing groups were expelled from Labor last month."), asked)
+    assert not _number_near(terms("They have been particularly critical since 2020."), asked)  # not "parti"
+    assert _number_near(terms("Loach, 85, is best remembered for his films."), set(terms("How old is Loach?")))
+    assert _number_near(terms("The four small left-wing groups"), set(terms("How many groups were expelled?")))
+    assert _number_near(terms("The mooring fee rises to ninety pounds."), set(terms("How much is the mooring fee?")))
