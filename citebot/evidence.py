@@ -271,7 +271,8 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     q_terms = set(question.terms)
     hist_terms = [t for t in question.context_terms if t not in q_terms]
     sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
-    sent_terms = [_with_names(set(terms(c.text)), question.names) for c in cands]
+    words = [terms(c.text) for c in cands]  # each sentence stemmed once, in order
+    sent_terms = [_with_names(set(w), question.names) for w in words]
     windows, contexts = _contexts(cands, sent_terms, source_text)
     win_terms = [_with_names(w, question.names) for w in windows]
     ctx_terms = [_with_names(ctx, question.names) for ctx in contexts]
@@ -313,10 +314,10 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "cov_win": _share(known, win_terms[i], idf) if known else 0.0,
             "anc_win": _share(anchors, win_terms[i] | set(terms(c.hit.chunk.title)), lambda _t: 1.0),
             "miss_win": _missing_rarest(known, win_terms[i], idf),
-            "bigram": len(q_pairs & _bigrams(terms(c.text))) / len(q_pairs) if q_pairs else 0.0,
+            "bigram": len(q_pairs & _bigrams(words[i])) / len(q_pairs) if q_pairs else 0.0,
             "m_when": flags["t_when"] * has_date,
             "m_num": flags["t_num"] * has_num,
-            "m_num_near": float(_number_near(terms(c.text), q_terms)) if flags["t_num"] else 0.0,
+            "m_num_near": float(_number_near(words[i], q_terms)) if flags["t_num"] else 0.0,
             "m_who": flags["t_who"] * has_name,
             "m_where": flags["t_where"] * has_name,
             "m_why": flags["t_why"] * has_cause,
