@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -179,9 +180,21 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+def stems(words: Iterable[str]) -> list[str]:
+    """The words stemmed as ``terms`` stems them (nothing dropped)."""
+    return list(_stemmer().stemWords(list(words)))
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content terms (stop words dropped), for lexical matching."""
+    return list(_terms(text))
+
+
+# Answering stems the same sentences, their neighbours and passages for every question asked
+# of a source: remembered by text (a bounded cache; a text is a sentence or a passage).
+@lru_cache(maxsize=16384)
+def _terms(text: str) -> tuple[str, ...]:
     words = [
         _spelling(w) for w in _TOKEN.findall(fold(text).lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
     ]
-    return list(_stemmer().stemWords(words))
+    return tuple(_stemmer().stemWords(words))
