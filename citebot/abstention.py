@@ -55,7 +55,8 @@ def question_row(question: Question, scored: Sequence[Candidate], features: Sequ
     raw_words = len(question.raw.split())
     words = len(question.text.split())
     tail = [float(words), float(words) / max(1, raw_words)]
-    shape = [float(len(question.terms)), float(len(question.anchors)), float(raw_words)]
+    anchors = len(question.anchors) + bool(question.alternatives)  # the alternatives offered count once
+    shape = [float(len(question.terms)), float(anchors), float(raw_words)]
     if not ranked:
         return [0.0] * 4 + shape + tail + [0.0] * len(features)
     best = ranked[0]

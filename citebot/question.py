@@ -8,6 +8,8 @@
 * ``anchors``: what a supporting sentence must mention: names, numbers, titles
   and quoted phrases.  "the Palme d'Or" is an anchor; "booted" is not (a
   sentence saying "expelled" may answer it).
+* ``alternatives``: anchors the question offers as a choice, one on each side of
+  its "or" ("'distance himself' or 'disown'?"): a sentence needs only one of them.
 * ``refers_back`` / ``context_for``: follow-ups ("when did he ...") and the
   earlier questions they lean on.
 
@@ -201,6 +203,7 @@ class Question:
     answer_type: str  # one of WH_TYPES, "choice" or "what"
     terms: list[str] = field(default_factory=list)  # stemmed content terms of ``text``
     anchors: list[str] = field(default_factory=list)  # stemmed terms a supporting sentence should contain
+    alternatives: list[str] = field(default_factory=list)  # anchors offered as a choice: one of them will do
     names: list[tuple[str, ...]] = field(default_factory=list)  # multi-word names ("Ken Loach"), stemmed
     context: list[str] = field(default_factory=list)  # earlier questions a follow-up leans on
 
@@ -271,6 +274,36 @@ def anchors(text: str, proper_terms: Collection[str] = ()) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
+_OR = re.compile(r"\s(?:or|vs\.?|versus)\s", re.I)
+_ALTERNATIVE_REACH = 6  # words either side of the "or" that may hold an alternative
+
+
+def alternatives(text: str, found: Sequence[str]) -> list[str]:
+    """The anchors among ``found`` that the question offers as a choice, the nearest on each
+    side of its "or": "did he say 'distance himself' or 'disown'?" is answered by a sentence
+    holding either.  Empty unless both sides offer one."""
+    match = _OR.search(text)
+    if match is None:
+        return []
+    wanted = set(found)
+    left = _nearest_anchors(text[: match.start()].split()[::-1], wanted)
+    right = _nearest_anchors(text[match.end() :].split(), wanted)
+    offered = [a for a in dict.fromkeys(left + right) if not (a in left and a in right)]
+    return offered if left and right and set(left) != set(right) else []
+
+
+def _nearest_anchors(words: Sequence[str], wanted: set[str]) -> list[str]:
+    """The first run of anchor words within reach (a word that is no anchor ends it)."""
+    run: list[str] = []
+    for i, word in enumerate(words):
+        hits = [t for t in terms(word) if t in wanted]
+        if hits:
+            run += hits
+        elif run or i >= _ALTERNATIVE_REACH:
+            break
+    return run
+
+
 def names(text: str, proper_terms: Collection[str] = ()) -> list[tuple[str, ...]]:
     """Runs of two or more name words ("Ken Loach", "keir starmer"): a sentence that gives the
     last word ("Loach") mentions the name."""
@@ -319,12 +352,15 @@ def understand(
     raw = " ".join(question.split())
     text = normalize(raw)
     earlier = [normalize(q) for q in context_for(text, history, turns)]
+    found = anchors(text, proper_terms)
+    offered = alternatives(text, found)
     return Question(
         raw=raw,
         text=text,
         answer_type=answer_type(text),
         terms=terms(text),
-        anchors=anchors(text, proper_terms),
+        anchors=[a for a in found if a not in offered],
+        alternatives=offered,
         names=names(text, proper_terms),
         context=earlier,
     )

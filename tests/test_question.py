@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citebot.question import anchors, answer_type, context_for, normalize, refers_back, understand
+from citebot.question import alternatives, anchors, answer_type, context_for, normalize, refers_back, understand
 from common.text import terms
 
 
@@ -86,3 +86,17 @@ def test_follow_ups_lean_on_the_questions_before():
 def test_a_pasted_link_keeps_its_text_and_drops_its_address():
     assert normalize("Where is [free nitro](https://phish.invalid/nitro) today?") == "Where is free nitro today?"
     assert "phish" not in terms(normalize("why was loach expelled https://phish.invalid/x"))
+
+
+def test_anchors_offered_as_a_choice_need_only_one_of_them():
+    # either word answers "which word did he use": the sentence with "disown" need not say "distance"
+    asked = understand("did loach say he refused to 'distance himself' or to 'disown' them?", proper_terms={"loach"})
+    assert asked.anchors == ["loach"]
+    assert asked.alternatives == terms("distance disown")
+    # only the nearest run on each side of the "or" is offered; the rest stays required
+    asked = understand("Is Starmer or Corbyn the Labour leader?")
+    assert asked.alternatives == terms("Starmer Corbyn") and asked.anchors == terms("Labour")
+    assert alternatives("was it Kes or Poor Cow?", terms("Kes Poor Cow")) == terms("Kes Poor Cow")
+    # no choice when one side offers no anchor, or both offer the same
+    assert understand("was loach actually expelled or did he just quit lol").alternatives == []
+    assert alternatives("Did Loach or Loach's company tweet it?", ["loach"]) == []
