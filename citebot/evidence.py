@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from citebot.opposites import contradicted, opposable
 from citebot.question import Question
 from citebot.retrieval import Hit, LexicalIndex
 from common.text import Span, next_sentence, paragraph_spans, passage_sentences, previous_sentence, terms
@@ -78,6 +79,9 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'�
 _NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without|n't|cannot|fail\w*|unable)\b", re.I)
 
 NUMBER_TYPES = frozenset({"how_many", "how_much", "how_old", "how_long"})  # questions answered by a number
+# A person's age as news gives it, right after the name: "Loach, 85, is ..." or "Starmer (59) said".
+_AGE_AFTER_NAME = re.compile(r"\b([A-Z][\w'’-]+)(?:, (\d{1,3}),| \((\d{1,3})\))")
+_AGE_WORDS = frozenset(terms("old age aged years"))
 
 
 @dataclass
@@ -113,6 +117,14 @@ def attribution_after(text: str, span: Span) -> Span | None:
             if line and line[0].start == after.start and is_attribution(text[line[0].start : line[0].end]):
                 return line[0]
     return None
+
+
+def _as_quoted(cand: Candidate, source_text: Callable[[str], str | None]) -> str:
+    """The sentence as it would be quoted: a quotation with the line crediting it, which says
+    who said it and when ("'... Solidarity.' KL" with "— Ken Loach ... August 14, 2021")."""
+    full = source_text(cand.source_id) or ""
+    credit = attribution_after(full, cand.span)
+    return cand.text if credit is None else f"{cand.text} {full[credit.start : credit.end]}"
 
 
 def candidates(hits: Sequence[Hit], source_text: Callable[[str], str | None]) -> list[Candidate]:
@@ -160,6 +172,16 @@ def _share(wanted: Sequence[str], found: set[str], weight: Callable[[str], float
     return sum(weight(t) for t in wanted if _matches(t, found)) / total
 
 
+def _anchor_share(anchors: Sequence[str], alternatives: Sequence[str], found: set[str]) -> float:
+    """Share of the anchors in ``found`` (1 when there are none); the alternatives the question
+    offers count as one anchor, present when any of them is."""
+    wanted = len(anchors) + bool(alternatives)
+    if not wanted:
+        return 1.0
+    hits = sum(_matches(a, found) for a in anchors) + any(_matches(a, found) for a in alternatives)
+    return hits / wanted
+
+
 def _with_names(found: set[str], runs: Sequence[tuple[str, ...]]) -> set[str]:
     """``found`` plus the first words of every name whose last word it holds ("Loach" mentions
     "Ken Loach")."""
@@ -202,6 +224,18 @@ def _number_near(sentence_terms: list[str], question_terms: set[str], reach: int
     return False
 
 
+def states_age(question: Question, sentence: str) -> bool:
+    """Whether ``sentence`` gives the age of the one a "how old is ...?" question names, and the
+    question asks nothing else ("How old is Ken Loach?" and "Loach, 85, is best remembered ...";
+    not "How old was Loach when he made Kes?")."""
+    if question.answer_type != "how_old" or not question.anchors:
+        return False
+    named = set(question.anchors) | {t for run in question.names for t in run}
+    if not set(question.terms) - _AGE_WORDS <= named:
+        return False
+    return any(set(terms(m.group(1))) & named for m in _AGE_AFTER_NAME.finditer(sentence))
+
+
 def _has_name(text: str, question_terms: set[str]) -> bool:
     """A capitalised name in the sentence that the question does not already give."""
     return any(not set(terms(match.group(0))) <= question_terms for match in _NAME.finditer(text))
@@ -240,6 +274,13 @@ def _contexts(
     return windows, contexts
 
 
+def _window_texts(cand: Candidate, source_text: Callable[[str], str | None]) -> list[str]:
+    """The sentence and the sentences either side of it."""
+    full = source_text(cand.source_id) or ""
+    near = (previous_sentence(full, cand.span), next_sentence(full, cand.span))
+    return [cand.text, *(full[n.start : n.end] for n in near if n is not None)]
+
+
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(words))
 
@@ -271,7 +312,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     q_terms = set(question.terms)
     hist_terms = [t for t in question.context_terms if t not in q_terms]
     sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
-    words = [terms(c.text) for c in cands]  # each sentence stemmed once, in order
+    words = [terms(_as_quoted(c, source_text)) for c in cands]  # each sentence stemmed once, in order
     sent_terms = [_with_names(set(w), question.names) for w in words]
     windows, contexts = _contexts(cands, sent_terms, source_text)
     win_terms = [_with_names(w, question.names) for w in windows]
@@ -279,17 +320,22 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     q_pairs = _bigrams(question.terms)
     # coverage counts the terms the sources know, and the anchors; a word no passage has
     # ("booted") is left to the sentence's meaning (and to ``miss_idf``)
-    known = [t for t in question.terms if evidence.lexical.df.get(t, 0) > 0 or t in question.anchors]
+    known = [
+        t
+        for t in question.terms
+        if evidence.lexical.df.get(t, 0) > 0 or t in question.anchors or t in question.alternatives
+    ]
 
     everything: set[str] = set().union(*ctx_terms)
-    anchors = question.anchors
-    anc_missing = any(not _matches(a, everything) for a in anchors)
+    anchors, offered = question.anchors, question.alternatives
+    anc_missing = _anchor_share(anchors, offered, everything) < 1.0
     miss = 1.0 - _share(question.terms, everything, idf) if question.terms else 0.0
     covs = [_share(known, st, idf) if known else 0.0 for st in sent_terms]
     max_cov = max(covs)
     max_cos = float(sims.max())
     flags = _type_flags(question.answer_type)
     q_neg = bool(_NEGATION.search(question.text))
+    opposed = opposable(question.text)
 
     for i, c in enumerate(cands):
         st = sent_terms[i]
@@ -297,7 +343,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
         has_num = float(bool(_NUMBER.search(c.text)))
         has_name = float(_has_name(c.text, q_terms))
         has_cause = float(bool(_CAUSE.search(c.text)))
-        anc_sent = _share(anchors, st, lambda _t: 1.0)
+        anc_sent = _anchor_share(anchors, offered, st)
         cos = float(sims[i])
         c.features = {
             "s_cos": cos,
@@ -309,10 +355,10 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "cov_hist": _share(hist_terms, ctx_terms[i], idf) if hist_terms else 0.0,
             "miss_idf": miss,
             "anc_sent": anc_sent,
-            "anc_ctx": _share(anchors, ctx_terms[i], lambda _t: 1.0),
+            "anc_ctx": _anchor_share(anchors, offered, ctx_terms[i]),
             "anc_any_missing": float(anc_missing),
             "cov_win": _share(known, win_terms[i], idf) if known else 0.0,
-            "anc_win": _share(anchors, win_terms[i] | set(terms(c.hit.chunk.title)), lambda _t: 1.0),
+            "anc_win": _anchor_share(anchors, offered, win_terms[i] | set(terms(c.hit.chunk.title))),
             "miss_win": _missing_rarest(known, win_terms[i], idf),
             "bigram": len(q_pairs & _bigrams(words[i])) / len(q_pairs) if q_pairs else 0.0,
             "m_when": flags["t_when"] * has_date,
@@ -330,4 +376,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "cos_x_anc": cos * anc_sent,
             "t_yesno": flags["t_yesno"],
             "t_what": flags["t_what"],
+            # read by the rules of ``citebot.extractive``, not by the models
+            "contradicted": float(contradicted(opposed, _window_texts(c, source_text))) if opposed else 0.0,
+            "states_age": float(states_age(question, c.text)),
         }

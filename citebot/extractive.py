@@ -68,11 +68,13 @@ class ExtractiveAnswerer:
         Otherwise when the ranker holds the best sentence more likely than not to answer
         (``RANKER_SURE``), or the abstainer, which reads the question as a whole (the ranker's
         best and runner-up, the best sentence's evidence, how the question reads) and was
-        trained for exactly this decision, judges it answered.
+        trained for exactly this decision, judges it answered; or when a "how old is X?"
+        question's best sentence gives X's age the way news does ("Loach, 85, ...",
+        ``evidence.states_age``): the public sets hold next to no age questions to learn from.
         """
         if self.settings.min_score is not None:
             return best.score >= self.settings.min_score
-        if best.score >= RANKER_SURE:
+        if sure(best):
             return True
         abstainer = self.abstainer
         return abstainer.probability(question_row(question, scored, self.model.features)) >= abstainer.threshold
@@ -189,6 +191,12 @@ class ExtractiveAnswerer:
         return Answer(question.raw, True, " ".join(parts), citations, resolved_question=question.search_text)
 
 
+def sure(best: Candidate) -> bool:
+    """Answered whatever the abstainer says: the ranker holds the sentence more likely than
+    not to answer, or it gives the age a "how old is X?" question asks (``evidence.states_age``)."""
+    return best.score >= RANKER_SURE or bool(best.features.get("states_age"))
+
+
 def quotable(question: Question, best: Candidate) -> bool:
     """Whether the best sentence may be quoted at all (no model overrules this):
 
@@ -202,13 +210,15 @@ def quotable(question: Question, best: Candidate) -> bool:
       "where can i get free nitro" shares nothing with a page about mooring permits;
     * it holds a number next to one of the question's words when the question asks how many,
       how much, how old or how long ("Loach, 85" for "How old is Loach?"; "The four small
-      left-wing groups" does not say how many members Labour has).
+      left-wing groups" does not say how many members Labour has);
+    * it and its neighbours do not say the opposite of what is asked ("opened" for "When was
+      the library closed?", "most" for "least"; ``citebot.opposites``).
     """
     f = best.features
     anchored = f.get("anc_win", 1.0) >= 1.0 and not f.get("anc_any_missing")
     grounded = f.get("miss_idf", 0.0) < 1.0 - 1e-9 or f.get("cov_hist", 0.0) > 0.0
     typed = question.answer_type not in NUMBER_TYPES or bool(f.get("m_num_near"))
-    return anchored and grounded and typed
+    return anchored and grounded and typed and not f.get("contradicted")
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

@@ -36,7 +36,7 @@ import numpy as np
 from citebot.abstention import ABSTAIN_FILE, QUESTION_FEATURES, Abstainer, question_row
 from citebot.decision import MODEL_FILE, DecisionModel
 from citebot.evidence import FEATURES, Candidate
-from citebot.extractive import RANKER_SURE, quotable
+from citebot.extractive import quotable, sure
 from citebot.question import Question
 from common.logs import setup_logging
 from common.settings import AnswerSettings, load
@@ -267,7 +267,7 @@ def fit_abstainer(items: list[Item], model: DecisionModel, paragraphs: list[str]
 
     answered = simulate(items, model, paragraphs, quote_best=True)
     abstained = simulate(items, replace(model, threshold=1.0), paragraphs)  # never answers (p < 1)
-    rows, ys, weights, if_answered, if_abstained, allowed, sure = [], [], [], [], [], [], []
+    rows, ys, weights, if_answered, if_abstained, allowed, certain = [], [], [], [], [], [], []
     for (item, _a, ok_answer), (_i, _b, ok_abstain) in zip(answered, abstained, strict=True):
         rows.append(question_row(item.question, item.cands, model.features))
         ys.append(int(ok_answer and not ok_abstain))
@@ -276,9 +276,9 @@ def fit_abstainer(items: list[Item], model: DecisionModel, paragraphs: list[str]
         if_abstained.append(ok_abstain)
         best = max(item.cands, key=lambda c: c.score) if item.cands else None
         allowed.append(best is not None and quotable(item.question, best))
-        sure.append(best is not None and best.score >= RANKER_SURE)
+        certain.append(best is not None and sure(best))
     # only questions whose best sentence may be quoted ever reach the abstainer
-    may, ranker_sure = np.asarray(allowed), np.asarray(sure)
+    may, ranker_sure = np.asarray(allowed), np.asarray(certain)
     x, y, w = np.asarray(rows, dtype=np.float64)[may], np.asarray(ys)[may], np.asarray(weights)[may]
     oof = np.zeros(len(y))
     folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=OOF_REPEATS, random_state=0)

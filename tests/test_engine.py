@@ -224,3 +224,44 @@ def test_a_quantity_is_answered_only_by_a_number_next_to_what_is_asked():
     assert _number_near(terms("Loach, 85, is best remembered for his films."), set(terms("How old is Loach?")))
     assert _number_near(terms("The four small left-wing groups"), set(terms("How many groups were expelled?")))
     assert _number_near(terms("The mooring fee rises to ninety pounds."), set(terms("How much is the mooring fee?")))
+
+
+def test_a_quotation_is_read_with_the_line_crediting_it(article_engine):
+    """ "'Starmer and his clique ...' KL" says what was tweeted; the credit line under it
+    ("— Ken Loach & Sixteen Films (@KenLoachSixteen) August 14, 2021") says who and when."""
+    evidence = article_engine.evidence("What did Loach tweet on August 14, 2021?")
+    cands = article_engine.extractive.candidates(evidence)
+    quote = next(c for c in cands if c.text.startswith("'Starmer and his clique"))
+    assert quote.features["anc_sent"] == 1.0  # Loach, August, 14 and 2021 are all in the credit
+    answer = article_engine.ask("What did Loach tweet on August 14, 2021?")
+    assert answer.answered and "clique" in answer.text and "August 14, 2021" in answer.text
+
+
+def test_a_sentence_saying_the_opposite_of_what_is_asked_is_not_quoted(article_engine):
+    """The article calls the expulsion "the latest sign" of the purges: it does not say what
+    the earliest one was."""
+    evidence = article_engine.evidence("What was the earliest sign of the purges in the Labour Party?")
+    lead = next(c for c in article_engine.extractive.candidates(evidence) if "latest sign" in c.text)
+    assert lead.features["contradicted"] == 1.0
+    answer = article_engine.ask("What was the earliest sign of the purges in the Labour Party?")
+    assert not answer.answered and not answer.citations
+    # asked the way the article says it, the same sentence answers
+    assert article_engine.ask("What is the latest sign of the purges in the Labour Party?").answered
+
+
+def test_how_old_is_answered_by_the_age_given_after_the_name(article_engine):
+    answer = article_engine.ask("How old is Ken Loach?")
+    assert answer.answered and "85" in answer.text and {c.paragraph for c in answer.citations} == {3}
+    assert not article_engine.ask("How old is Jeremy Corbyn?").answered  # the article never says
+
+
+def test_an_age_counts_only_for_the_one_asked_about_and_only_when_that_is_all_that_is_asked():
+    from citebot.evidence import states_age
+    from citebot.question import understand
+
+    sentence = "Jane Okafor, 47, the harbour master, said the fees would rise."
+    assert states_age(understand("how old is Jane Okafor?"), sentence)
+    assert states_age(understand("How old is Okafor?"), "Mayor Okafor (47) said so.")
+    assert not states_age(understand("How old is the harbour master's deputy, Tom Reyes?"), sentence)
+    assert not states_age(understand("How old was Okafor when she joined the harbour board?"), sentence)
+    assert not states_age(understand("How many fees did Okafor raise?"), sentence)
