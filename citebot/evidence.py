@@ -44,6 +44,7 @@ FEATURES = (
     "m_when",  # type match: a "when" question and a sentence with a date
     "m_num",  # a "how many/much/old/long" question and a number
     "m_num_near",  # ... and a number next to one of the question's words ("Loach, 85"; not "four groups" for members)
+    "m_when_near",  # a "when" question and a date next to one of its words ("leadership in April 2020")
     "m_who",  # a "who" question and a name the question does not give
     "m_where",  # a "where" question and such a name
     "m_why",  # a "why" question and a cause ("because", "the reason", "for refusing")
@@ -77,6 +78,16 @@ _CAUSE = re.compile(
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*")
 
 _NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without|n't|cannot|fail\w*|unable)\b", re.I)
+# A question asking what is *not* so ("What can not be restated as decision problems?") and a
+# sentence saying something is not so: outright or implied ("refusing to", "banned", "lacks").
+_CONTRACTED_NOT = r"n't|(?:do|does|did|is|are|was|were|wo|would|could|should|ca|has|have|had)nt"
+_ASKS_NOT = re.compile(rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT})\b", re.I)
+_SAYS_NOT = re.compile(
+    rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT}|fail\w*|unable|refus\w*"
+    r"|reject\w*|den(?:y|ied|ies|ial)|lack\w*|declin\w*|absen\w*|except\w*|instead|non|un\w+able|im?possib\w*"
+    r"|illegal\w*|forb\w+|prohibit\w*|ban\w*)\b",
+    re.I,
+)
 
 NUMBER_TYPES = frozenset({"how_many", "how_much", "how_old", "how_long"})  # questions answered by a number
 # A person's age as news gives it, right after the name: "Loach, 85, is ..." or "Starmer (59) said".
@@ -236,6 +247,20 @@ def states_age(question: Question, sentence: str) -> bool:
     return any(set(terms(m.group(1))) & named for m in _AGE_AFTER_NAME.finditer(sentence))
 
 
+_MONTH_STEMS = frozenset(terms("january february march april may june july august september october november december"))
+
+
+def _date_near(sentence_terms: list[str], question_terms: set[str], reach: int = 4) -> bool:
+    """A year or month within ``reach`` content words of one of the question's words (or a
+    longer form of one: "leader" finds "leadership")."""
+    for i, term in enumerate(sentence_terms):
+        if term in _MONTH_STEMS or (len(term) == 4 and term.isdigit() and term[0] in "12"):
+            near = sentence_terms[max(0, i - reach) : i] + sentence_terms[i + 1 : i + 1 + reach]
+            if any(t.startswith(q) for t in near for q in question_terms if len(q) >= 5 or t == q):
+                return True
+    return False
+
+
 def _has_name(text: str, question_terms: set[str]) -> bool:
     """A capitalised name in the sentence that the question does not already give."""
     return any(not set(terms(match.group(0))) <= question_terms for match in _NAME.finditer(text))
@@ -272,6 +297,10 @@ def _contexts(
         windows.append(window)
         contexts.append(ctx)
     return windows, contexts
+
+
+def _says_not(texts: Sequence[str]) -> bool:
+    return any(_SAYS_NOT.search(t.replace("’", "'")) for t in texts)
 
 
 def _window_texts(cand: Candidate, source_text: Callable[[str], str | None]) -> list[str]:
@@ -336,6 +365,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     flags = _type_flags(question.answer_type)
     q_neg = bool(_NEGATION.search(question.text))
     opposed = opposable(question.text)
+    asks_not = bool(_ASKS_NOT.search(question.text.replace("’", "'")))
 
     for i, c in enumerate(cands):
         st = sent_terms[i]
@@ -345,6 +375,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
         has_cause = float(bool(_CAUSE.search(c.text)))
         anc_sent = _anchor_share(anchors, offered, st)
         cos = float(sims[i])
+        window = _window_texts(c, source_text) if opposed or asks_not else []
         c.features = {
             "s_cos": cos,
             "s_cos_gap": cos - max_cos,
@@ -364,6 +395,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "m_when": flags["t_when"] * has_date,
             "m_num": flags["t_num"] * has_num,
             "m_num_near": float(_number_near(words[i], q_terms)) if flags["t_num"] else 0.0,
+            "m_when_near": float(_date_near(words[i], q_terms)) if flags["t_when"] else 0.0,
             "m_who": flags["t_who"] * has_name,
             "m_where": flags["t_where"] * has_name,
             "m_why": flags["t_why"] * has_cause,
@@ -377,6 +409,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
             "t_yesno": flags["t_yesno"],
             "t_what": flags["t_what"],
             # read by the rules of ``citebot.extractive``, not by the models
-            "contradicted": float(contradicted(opposed, _window_texts(c, source_text))) if opposed else 0.0,
+            "contradicted": float(contradicted(opposed, window)),
+            "negation_unmet": float(asks_not and not _says_not(window)),
             "states_age": float(states_age(question, c.text)),
         }

@@ -212,13 +212,16 @@ def quotable(question: Question, best: Candidate) -> bool:
       how much, how old or how long ("Loach, 85" for "How old is Loach?"; "The four small
       left-wing groups" does not say how many members Labour has);
     * it and its neighbours do not say the opposite of what is asked ("opened" for "When was
-      the library closed?", "most" for "least"; ``citebot.opposites``).
+      the library closed?", "most" for "least"; ``citebot.opposites``);
+    * a question asking what is *not* so ("What can not be restated as ...?") is answered only
+      beside a sentence saying something is not so, outright or implied ("refusing to",
+      "banned"): a sentence about what is so does not answer it.
     """
     f = best.features
     anchored = f.get("anc_win", 1.0) >= 1.0 and not f.get("anc_any_missing")
     grounded = f.get("miss_idf", 0.0) < 1.0 - 1e-9 or f.get("cov_hist", 0.0) > 0.0
     typed = question.answer_type not in NUMBER_TYPES or bool(f.get("m_num_near"))
-    return anchored and grounded and typed and not f.get("contradicted")
+    return anchored and grounded and typed and not f.get("contradicted") and not f.get("negation_unmet")
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

@@ -189,15 +189,45 @@ def words(text: str) -> frozenset[str]:
     return frozenset(stems(_WORD.findall(fold(text).lower())))
 
 
+_NEGATORS = frozenset(
+    [
+        "not",
+        "never",
+        "no",
+        "nor",
+        "cannot",
+        "t",
+        "nt",
+        "dont",
+        "didnt",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "wont",
+        "wouldnt",
+        "couldnt",
+        "shouldnt",
+        "cant",
+        "hasnt",
+        "havent",
+        "hadnt",
+    ]
+)
+
+
 def opposable(question: str) -> dict[str, frozenset[str]]:
     """The question's words that have opposites, with them: none whose opposite the question
-    itself offers, and none that only names a measure ("how old", "how long", "how big")."""
+    itself offers, none that only names a measure ("how old", "how long", "how big") and none
+    it negates ("not allowed" asks for what is banned)."""
     tokens = _WORD.findall(fold(question).lower())
     measures = {b for a, b in itertools.pairwise(tokens) if a == "how"}
+    negated = {w for i, w in enumerate(tokens) if _NEGATORS & set(tokens[max(0, i - 2) : i])}
     asked = words(question)
     table = _opposites()
-    measured = set(stems(measures))
-    return {w: table[w] for w in asked if w in table and w not in measured and not table[w] & asked}
+    skipped = set(stems(measures | negated))
+    return {w: table[w] for w in asked if w in table and w not in skipped and not table[w] & asked}
 
 
 def contradicted(opposable_words: dict[str, frozenset[str]], texts: Iterable[str]) -> bool:

@@ -160,8 +160,8 @@ def collect(sets: list[Path], store_root: Path, vectors: Path | None = None) -> 
 # a closer match means *less* likely to answer, which is wrong for anyone asking in earnest.
 POSITIVE = {
     "s_cos", "s_cos_gap", "c_dense", "cov_sent", "cov_sent_gap", "cov_ctx", "cov_hist", "anc_sent", "anc_ctx",
-    "m_when", "m_num", "m_num_near", "m_who", "m_where", "m_why", "cos_x_cov", "cos_x_anc", "cov_win", "anc_win",
-    "bigram",
+    "m_when", "m_when_near", "m_num", "m_num_near", "m_who", "m_where", "m_why", "cos_x_cov", "cos_x_anc",
+    "cov_win", "anc_win", "bigram",
 }  # fmt: skip
 NEGATIVE = {"miss_idf", "anc_any_missing", "neg_mismatch", "q_neg", "miss_win"}
 

@@ -265,3 +265,40 @@ def test_an_age_counts_only_for_the_one_asked_about_and_only_when_that_is_all_th
     assert not states_age(understand("How old is the harbour master's deputy, Tom Reyes?"), sentence)
     assert not states_age(understand("How old was Okafor when she joined the harbour board?"), sentence)
     assert not states_age(understand("How many fees did Okafor raise?"), sentence)
+
+
+def test_a_question_asking_what_is_not_so_needs_a_sentence_saying_something_is_not(ingestor, embedder, tmp_path):
+    from citebot.engine import Engine
+
+    page = tmp_path / "harbour.txt"
+    page.write_text(
+        "Harbour rules\n\n"
+        "Fishing boats may moor at the east quay from April to October.\n\n"
+        "Visitors buy their tickets at the harbour office by the lighthouse.\n\n"
+        "The office opens at nine and shuts at five.\n\n"
+        "Jet skis are banned from the inner harbour at all times.\n\n"
+        "The harbour master, Jane Okafor, sets the mooring fees each spring.\n",
+        encoding="utf-8",
+    )
+    ingestor.add_path(page)
+    engine = Engine(ingestor.settings, store=ingestor.store, embedder=embedder)
+    # the east quay sentence says what may moor there, not what may not
+    evidence = engine.evidence("What boats may not moor at the east quay?")
+    quay = next(c for c in engine.extractive.candidates(evidence) if "east quay" in c.text)
+    assert quay.features["negation_unmet"] == 1.0
+    refused = engine.ask("What boats may not moor at the east quay?")
+    assert not refused.answered and not refused.citations
+    # a ban says something is not allowed: it answers what is not allowed
+    banned = engine.ask("What is not allowed in the inner harbour?")
+    assert banned.answered and "Jet skis" in banned.text
+
+
+def test_a_date_next_to_a_word_of_a_when_question():
+    from citebot.evidence import _date_near
+
+    asked = set(terms("When did he become leader?"))
+    assert _date_near(terms("since the advent of Starmer's leadership in April 2020"), asked)
+    assert not _date_near(
+        terms("Starmer became leader. The groups were expelled in 2021."), set(terms("When were the rules written?"))
+    )
+    assert not _date_near(terms("Poor Cow (1967) and Kes (1969)"), asked)

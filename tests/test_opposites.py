@@ -31,3 +31,9 @@ def test_converses_are_left_out():
     assert not contradicted(
         opposable("Who bought the factory in 2005?"), ["In 2005 the owners sold the factory to Ursus."]
     )
+
+
+def test_a_negated_word_asks_for_its_opposite():
+    assert opposable("What is not allowed in the harbour?") == {}
+    assert opposable("Which boats aren't allowed to moor?") == {}
+    assert set(opposable("Which boats are allowed to moor?")) == words("allowed")
