@@ -278,36 +278,29 @@ class Evidence:
 
 def _contexts(
     cands: list[Candidate], sent_terms: list[set[str]], source_text: Callable[[str], str | None]
-) -> tuple[list[set[str]], list[set[str]]]:
-    """Each sentence's window (its terms and those of the sentences either side of it, even
-    outside its passage: "The latter two groups ..." after the sentence naming them, a
-    quotation before the line crediting it) and its wider context (the window, its passage,
-    paragraph and title)."""
-    windows, contexts = [], []
+) -> tuple[list[list[str]], list[set[str]], list[set[str]]]:
+    """Each sentence's window: the sentence and those either side of it, even outside its
+    passage ("The latter two groups ..." after the sentence naming them, a quotation before
+    the line crediting it), as texts and as terms; and its wider context (the window, its
+    passage, paragraph and title)."""
+    texts, windows, contexts = [], [], []
     for c, own in zip(cands, sent_terms, strict=True):
         full = source_text(c.source_id) or ""
-        window = set(own)
-        for near in (previous_sentence(full, c.span), next_sentence(full, c.span)):
-            if near is not None:
-                window |= set(terms(full[near.start : near.end]))
+        near = [n for n in (previous_sentence(full, c.span), next_sentence(full, c.span)) if n is not None]
+        text = [c.text, *(full[n.start : n.end] for n in near)]
+        window = set(own).union(*(terms(t) for t in text[1:]))
         ctx = set(terms(c.hit.chunk.text)) | set(terms(c.hit.chunk.title)) | window
         para = next((p for p in paragraph_spans(full) if p.start <= c.span.start < p.end), None)
         if para is not None:
             ctx |= set(terms(full[para.start : para.end]))
+        texts.append(text)
         windows.append(window)
         contexts.append(ctx)
-    return windows, contexts
+    return texts, windows, contexts
 
 
 def _says_not(texts: Sequence[str]) -> bool:
     return any(_SAYS_NOT.search(t.replace("’", "'")) for t in texts)
-
-
-def _window_texts(cand: Candidate, source_text: Callable[[str], str | None]) -> list[str]:
-    """The sentence and the sentences either side of it."""
-    full = source_text(cand.source_id) or ""
-    near = (previous_sentence(full, cand.span), next_sentence(full, cand.span))
-    return [cand.text, *(full[n.start : n.end] for n in near if n is not None)]
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -343,7 +336,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
     words = [terms(_as_quoted(c, source_text)) for c in cands]  # each sentence stemmed once, in order
     sent_terms = [_with_names(set(w), question.names) for w in words]
-    windows, contexts = _contexts(cands, sent_terms, source_text)
+    window_texts, windows, contexts = _contexts(cands, sent_terms, source_text)
     win_terms = [_with_names(w, question.names) for w in windows]
     ctx_terms = [_with_names(ctx, question.names) for ctx in contexts]
     q_pairs = _bigrams(question.terms)
@@ -375,7 +368,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
         has_cause = float(bool(_CAUSE.search(c.text)))
         anc_sent = _anchor_share(anchors, offered, st)
         cos = float(sims[i])
-        window = _window_texts(c, source_text) if opposed or asks_not else []
+        window = window_texts[i]
         c.features = {
             "s_cos": cos,
             "s_cos_gap": cos - max_cos,
