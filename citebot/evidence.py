@@ -83,9 +83,9 @@ _NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without
 _CONTRACTED_NOT = r"n't|(?:do|does|did|is|are|was|were|wo|would|could|should|ca|has|have|had)nt"
 _ASKS_NOT = re.compile(rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT})\b", re.I)
 _SAYS_NOT = re.compile(
-    rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT}|fail\w*|unable|refus\w*"
-    r"|reject\w*|den(?:y|ied|ies|ial)|lack\w*|declin\w*|absen\w*|except\w*|instead|non|un\w+able|im?possib\w*"
-    r"|illegal\w*|forb\w+|prohibit\w*|ban\w*)\b",
+    rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT}|fail(?:s|ed|ing|ure)?|unable"
+    r"|refus\w*|reject\w*|den(?:y|ied|ies|ial)|lack(?:s|ed|ing)?|declin\w*|absen(?:t|ce)|except|exception|instead"
+    r"|non|un\w+able|im?possib\w*|illegal\w*|forb(?:id\w*|ade)|prohibit\w*|bann?(?:ed|s|ing)?)\b",
     re.I,
 )
 
