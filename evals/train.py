@@ -253,6 +253,11 @@ ABSTAINER_PARAMS: dict[str, Any] = {
     "random_state": 0,
 }
 ABSTAIN_THRESHOLDS = [round(x, 3) for x in np.arange(0.3, 0.701, 0.025)]
+# The pass rates are averaged over this many neighbouring thresholds either side before the
+# best is taken: a handful of article questions move the curve by points, and its raw maximum
+# can sit at the edge of a cliff (0.425, with 0.45 four points lower) where the next questions
+# fall off.
+SMOOTHING = 2
 OOF_REPEATS = 3  # out-of-fold probabilities averaged over this many 5-fold splits
 
 
@@ -262,7 +267,8 @@ def fit_abstainer(items: list[Item], model: DecisionModel, paragraphs: list[str]
 
     The threshold is chosen on out-of-fold probabilities (5 folds of the training questions,
     three times over), never on the probabilities of trees that saw the question: those are
-    overconfident.  It maximises the mean of the SQuAD and the article pass rates."""
+    overconfident.  It maximises the mean of the SQuAD and the article pass rates, smoothed
+    over neighbouring thresholds (``SMOOTHING``)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     answered = simulate(items, model, paragraphs, quote_best=True)
@@ -292,8 +298,13 @@ def fit_abstainer(items: list[Item], model: DecisionModel, paragraphs: list[str]
     for thr in ABSTAIN_THRESHOLDS:
         passed = np.where(may & ((probability >= thr) | ranker_sure), if_answered, if_abstained)
         values.append(float(np.mean([passed[part].mean() for part in (squad, ~squad) if part.any()])))
-    best_thr = ABSTAIN_THRESHOLDS[int(np.argmax(values))]
+    best_thr = ABSTAIN_THRESHOLDS[int(np.argmax(_smoothed(values, SMOOTHING)))]
     return replace(_bagged(x, y, w, QUESTION_FEATURES + model.features), threshold=best_thr)
+
+
+def _smoothed(values: list[float], reach: int) -> list[float]:
+    """Each value averaged with up to ``reach`` neighbours either side (fewer at the ends)."""
+    return [float(np.mean(values[max(0, i - reach) : i + reach + 1])) for i in range(len(values))]
 
 
 # Directions the abstainer's probability may only move in: a better best sentence (by the ranker,
@@ -399,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     abstainer = fit_abstainer(train, model, paragraphs)
     if args.check:
         rows = [question_row(item.question, item.cands, model.features) for item in train]
-        return check(model, args.out) | check_abstainer(abstainer, args.abstain_out, rows)
+        committed = DecisionModel.from_json(json.loads(args.out.read_text(encoding="utf-8")))
+        at_committed = replace(base, threshold=committed.threshold, relative=committed.relative)
+        near_best = objective(simulate(train, at_committed, paragraphs)) >= best[0] - NEAR_TIE
+        return check(model, args.out, near_best) | check_abstainer(abstainer, args.abstain_out, rows)
     report = describe(model, abstainer, train, val, paragraphs)
     model = replace(model, info={"ranker_alone": describe(model, None, train, val, paragraphs)})
     abstainer = replace(abstainer, info=report)
@@ -410,8 +424,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def check(model: DecisionModel, path: Path) -> int:
-    """Whether retraining reproduced the committed parameters (to rounding)."""
+# Two thresholds whose training objectives differ by less than this are a tie (two SQuAD
+# questions' worth): from one fresh ingest to another the features move in their last digits,
+# and the first maximum of a flat stretch can move to its neighbour (0.3 and 0.35 were seen).
+NEAR_TIE = 0.002
+
+
+def check(model: DecisionModel, path: Path, committed_near_best: bool = False) -> int:
+    """Whether retraining reproduced the committed parameters: the weights to rounding, the
+    thresholds exactly or, when they differ, the committed ones within ``NEAR_TIE`` of the
+    retrained choice's training objective (``committed_near_best``)."""
     committed = DecisionModel.from_json(json.loads(path.read_text(encoding="utf-8")))
     fresh = DecisionModel.from_json(model.to_json())  # rounded as the file is
     same = (
@@ -421,8 +443,13 @@ def check(model: DecisionModel, path: Path) -> int:
             for name in ("mean", "scale", "coef")
         )
         and abs(committed.intercept - fresh.intercept) < 2e-3
-        and (committed.threshold, committed.relative) == (fresh.threshold, fresh.relative)
+        and ((committed.threshold, committed.relative) == (fresh.threshold, fresh.relative) or committed_near_best)
     )
+    if same and (committed.threshold, committed.relative) != (fresh.threshold, fresh.relative):
+        print(
+            f"thresholds: committed {committed.threshold}/{committed.relative}, retrained "
+            f"{fresh.threshold}/{fresh.relative}: a tie within {NEAR_TIE} of the training objective"
+        )
     print(f"retrained model {'matches' if same else 'DIFFERS FROM'} {path}")
     if not same:
         print(json.dumps({"committed": committed.to_json(), "retrained": fresh.to_json()}, indent=1))

@@ -3,6 +3,7 @@ training script reproduces from the public question sets."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -102,3 +103,22 @@ def test_the_bagged_abstainer_is_the_mean_log_odds_of_its_ensembles():
     got = [bagged.probability(row) for row in x[:40]]
     assert np.allclose(got, expected, atol=1e-5)
     assert len(bagged.trees) == BAGS * ABSTAINER_PARAMS["max_iter"]
+
+
+def test_the_check_allows_a_threshold_tie_and_nothing_else(tmp_path, capsys):
+    """A retrained threshold may differ from the committed one only when the committed one is
+    within NEAR_TIE of the retrained choice on the training objective; weights never."""
+    from dataclasses import replace
+
+    from evals.train import check
+
+    committed = load_model()
+    path = tmp_path / "answer_model.json"
+    path.write_text(json.dumps(committed.to_json()), encoding="utf-8")
+    moved = replace(committed, threshold=committed.threshold + 0.05)
+    assert check(committed, path) == 0
+    assert check(moved, path) == 1
+    assert check(moved, path, committed_near_best=True) == 0
+    assert "a tie within" in capsys.readouterr().out
+    heavier = replace(committed, coef=committed.coef + 0.01)
+    assert check(heavier, path, committed_near_best=True) == 1
