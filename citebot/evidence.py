@@ -93,6 +93,9 @@ NUMBER_TYPES = frozenset({"how_many", "how_much", "how_old", "how_long"})  # que
 # A person's age as news gives it, right after the name: "Loach, 85, is ..." or "Starmer (59) said".
 _AGE_AFTER_NAME = re.compile(r"\b([A-Z][\w'’-]+)(?:, (\d{1,3}),| \((\d{1,3})\))")
 _AGE_WORDS = frozenset(terms("old age aged years"))
+# Words that leave an age question asking the same ("loach must be in his 70s by now yeah?",
+# "how old is loach rn", where "rn" is spelled out "right now").
+_HEDGES = frozenset(terms("must might may right actually probably surely like yeah today currently anymore"))
 
 
 @dataclass
@@ -242,7 +245,8 @@ def states_age(question: Question, sentence: str) -> bool:
     if question.answer_type != "how_old" or not question.anchors:
         return False
     named = set(question.anchors) | {t for run in question.names for t in run}
-    if not set(question.terms) - _AGE_WORDS <= named:
+    guesses = {t for t in question.terms if _is_number(t) or _DECADE.match(t)}  # "in his 70s"
+    if not set(question.terms) - _AGE_WORDS - _HEDGES - guesses <= named:
         return False
     return any(set(terms(m.group(1))) & named for m in _AGE_AFTER_NAME.finditer(sentence))
 

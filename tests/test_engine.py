@@ -265,6 +265,11 @@ def test_an_age_counts_only_for_the_one_asked_about_and_only_when_that_is_all_th
     assert not states_age(understand("How old is the harbour master's deputy, Tom Reyes?"), sentence)
     assert not states_age(understand("How old was Okafor when she joined the harbour board?"), sentence)
     assert not states_age(understand("How many fees did Okafor raise?"), sentence)
+    # hedges and the asker's own guess leave the question asking the age
+    assert states_age(
+        understand("jane okafor must be in her 40s by now yeah?", proper_terms={"jane", "okafor"}), sentence
+    )
+    assert states_age(understand("how old is okafor rn", proper_terms={"okafor"}), sentence)
 
 
 def test_a_question_asking_what_is_not_so_needs_a_sentence_saying_something_is_not(ingestor, embedder, tmp_path):
