@@ -22,7 +22,7 @@ import numpy as np
 from citebot.opposites import contradicted, opposable
 from citebot.question import Question
 from citebot.retrieval import Hit, LexicalIndex
-from common.text import Span, next_sentence, paragraph_spans, passage_sentences, previous_sentence, terms
+from common.text import Span, fold, next_sentence, paragraph_spans, passage_sentences, previous_sentence, terms
 from index_store.packed import unpack
 
 FEATURES = (
@@ -80,14 +80,17 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'�
 _NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without|n't|cannot|fail\w*|unable)\b", re.I)
 # A question asking what is *not* so ("What can not be restated as decision problems?") and a
 # sentence saying something is not so: outright or implied ("refusing to", "banned", "lacks").
-_CONTRACTED_NOT = r"n't|(?:do|does|did|is|are|was|were|wo|would|could|should|ca|has|have|had)nt"
-_ASKS_NOT = re.compile(rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT})\b", re.I)
-_SAYS_NOT = re.compile(
-    rf"\b(not|never|no|none|nobody|nothing|neither|nor|without|cannot|{_CONTRACTED_NOT}|fail(?:s|ed|ing|ure)?|unable"
-    r"|refus\w*|reject\w*|den(?:y|ied|ies|ial)|lack(?:s|ed|ing)?|declin\w*|absen(?:t|ce)|except|exception|instead"
-    r"|non|un\w+able|im?possib\w*|illegal\w*|forb(?:id\w*|ade)|prohibit\w*|bann?(?:ed|s|ing)?)\b",
-    re.I,
+_OUTRIGHT_NOT = (
+    r"not|never|no|none|nobody|nothing|neither|nor|without|cannot"
+    r"|n't|(?:do|does|did|is|are|was|were|wo|would|could|should|ca|has|have|had)nt"
 )
+_IMPLIED_NOT = (
+    r"fail(?:s|ed|ing|ure)?|unable|refus\w*|reject\w*|den(?:y|ied|ies|ial)|lack(?:s|ed|ing)?|declin\w*"
+    r"|absen(?:t|ce)|except|exception|instead|non|un\w+able|im?possib\w*|illegal\w*|forb(?:id\w*|ade)"
+    r"|prohibit\w*|bann?(?:ed|s|ing)?"
+)
+_ASKS_NOT = re.compile(rf"\b({_OUTRIGHT_NOT})\b", re.I)  # read on folded text (plain apostrophes)
+_SAYS_NOT = re.compile(rf"\b({_OUTRIGHT_NOT}|{_IMPLIED_NOT})\b", re.I)
 
 NUMBER_TYPES = frozenset({"how_many", "how_much", "how_old", "how_long"})  # questions answered by a number
 # A person's age as news gives it, right after the name: "Loach, 85, is ..." or "Starmer (59) said".
@@ -133,10 +136,10 @@ def attribution_after(text: str, span: Span) -> Span | None:
     return None
 
 
-def _as_quoted(cand: Candidate, source_text: Callable[[str], str | None]) -> str:
-    """The sentence as it would be quoted: a quotation with the line crediting it, which says
-    who said it and when ("'... Solidarity.' KL" with "— Ken Loach ... August 14, 2021")."""
-    full = source_text(cand.source_id) or ""
+def _as_quoted(cand: Candidate, full: str) -> str:
+    """The sentence as it would be quoted (``full``: its source's text): a quotation with the
+    line crediting it, which says who said it and when ("'... Solidarity.' KL" with "— Ken
+    Loach ... August 14, 2021")."""
     credit = attribution_after(full, cand.span)
     return cand.text if credit is None else f"{cand.text} {full[credit.start : credit.end]}"
 
@@ -281,15 +284,14 @@ class Evidence:
 
 
 def _contexts(
-    cands: list[Candidate], sent_terms: list[set[str]], source_text: Callable[[str], str | None]
+    cands: list[Candidate], sent_terms: list[set[str]], fulls: list[str]
 ) -> tuple[list[list[str]], list[set[str]], list[set[str]]]:
     """Each sentence's window: the sentence and those either side of it, even outside its
     passage ("The latter two groups ..." after the sentence naming them, a quotation before
     the line crediting it), as texts and as terms; and its wider context (the window, its
-    passage, paragraph and title)."""
+    passage, paragraph and title); ``fulls``: each candidate's source text."""
     texts, windows, contexts = [], [], []
-    for c, own in zip(cands, sent_terms, strict=True):
-        full = source_text(c.source_id) or ""
+    for c, own, full in zip(cands, sent_terms, fulls, strict=True):
         near = [n for n in (previous_sentence(full, c.span), next_sentence(full, c.span)) if n is not None]
         text = [c.text, *(full[n.start : n.end] for n in near)]
         window = set(own).union(*(terms(t) for t in text[1:]))
@@ -304,7 +306,7 @@ def _contexts(
 
 
 def _says_not(texts: Sequence[str]) -> bool:
-    return any(_SAYS_NOT.search(t.replace("’", "'")) for t in texts)
+    return any(_SAYS_NOT.search(fold(t)) for t in texts)
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -338,9 +340,10 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     q_terms = set(question.terms)
     hist_terms = [t for t in question.context_terms if t not in q_terms]
     sims = np.array([float(np.dot(c.vector, evidence.vector)) for c in cands])  # type: ignore[arg-type]
-    words = [terms(_as_quoted(c, source_text)) for c in cands]  # each sentence stemmed once, in order
+    fulls = [source_text(c.source_id) or "" for c in cands]
+    words = [terms(_as_quoted(c, full)) for c, full in zip(cands, fulls, strict=True)]  # each stemmed once
     sent_terms = [_with_names(set(w), question.names) for w in words]
-    window_texts, windows, contexts = _contexts(cands, sent_terms, source_text)
+    window_texts, windows, contexts = _contexts(cands, sent_terms, fulls)
     win_terms = [_with_names(w, question.names) for w in windows]
     ctx_terms = [_with_names(ctx, question.names) for ctx in contexts]
     q_pairs = _bigrams(question.terms)
@@ -362,7 +365,7 @@ def featurize(evidence: Evidence, cands: list[Candidate], source_text: Callable[
     flags = _type_flags(question.answer_type)
     q_neg = bool(_NEGATION.search(question.text))
     opposed = opposable(question.text)
-    asks_not = bool(_ASKS_NOT.search(question.text.replace("’", "'")))
+    asks_not = bool(_ASKS_NOT.search(question.text))  # the question's text is folded already
 
     for i, c in enumerate(cands):
         st = sent_terms[i]

@@ -108,29 +108,25 @@ def _passage_sentences(text: str, start: int, end: int) -> tuple[Span, ...]:
 
 def previous_sentence(text: str, span: Span) -> Span | None:
     """The sentence just before ``span`` in the same or the previous paragraph."""
-    paragraphs = paragraph_spans(text)
-    for i, para in enumerate(paragraphs):
-        if para.start <= span.start < para.end:
-            before = [s for s in passage_sentences(text, para.start, para.end) if s.end <= span.start]
-            if before:
-                return before[-1]
-            if i > 0:
-                prev = passage_sentences(text, paragraphs[i - 1].start, paragraphs[i - 1].end)
-                return prev[-1] if prev else None
-    return None
+    return _neighbour(text, span, -1)
 
 
 def next_sentence(text: str, span: Span) -> Span | None:
     """The sentence just after ``span`` in the same or the next paragraph."""
+    return _neighbour(text, span, 1)
+
+
+def _neighbour(text: str, span: Span, step: int) -> Span | None:
     paragraphs = paragraph_spans(text)
     for i, para in enumerate(paragraphs):
         if para.start <= span.start < para.end:
-            after = [s for s in passage_sentences(text, para.start, para.end) if s.start >= span.end]
-            if after:
-                return after[0]
-            if i + 1 < len(paragraphs):
-                nxt = passage_sentences(text, paragraphs[i + 1].start, paragraphs[i + 1].end)
-                return nxt[0] if nxt else None
+            own = passage_sentences(text, para.start, para.end)
+            side = [s for s in own if s.end <= span.start] if step < 0 else [s for s in own if s.start >= span.end]
+            if side:
+                return side[-1] if step < 0 else side[0]
+            if 0 <= i + step < len(paragraphs):
+                other = passage_sentences(text, paragraphs[i + step].start, paragraphs[i + step].end)
+                return (other[-1] if step < 0 else other[0]) if other else None
     return None
 
 
