@@ -21,6 +21,7 @@ from common.logs import setup_logging
 from common.settings import load
 from evals.scoring import Verdict, score
 from evals.sets import ARTICLE, BBC, all_sets, is_squad, kind_of, prepare_store, read_cases
+from evals.uncertainty import describe_rate
 
 CALIBRATION = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -38,13 +39,13 @@ def squad_figures(outcomes: list[Outcome]) -> list[str]:
     given = [o for o in outcomes if o.answer["answered"]]
 
     def share(part: list[Outcome]) -> str:
-        return f"{sum(o.verdict.passed for o in part) / max(1, len(part)):.1%}"
+        return describe_rate([o.verdict.passed for o in part])
 
     return [
-        f"answerable answered and cited {share(answerable)} ({len(answerable)})",
-        f"unanswerable abstained {share(unanswerable)} ({len(unanswerable)})",
+        f"answerable answered and cited {share(answerable)}",
+        f"unanswerable abstained {share(unanswerable)}",
         f"overall {share(outcomes)}",
-        f"precision of the answers given {share(given)} ({len(given)} given)",
+        f"precision of the answers given {share(given)}",
     ]
 
 
@@ -73,7 +74,8 @@ def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple
 
     totals = Counter(o.case["kind"] for o in outcomes)
     passed = Counter(o.case["kind"] for o in outcomes if o.verdict.passed)
-    print(f"== {path.name}: {sum(passed.values())}/{len(outcomes)} passed")
+    rate = describe_rate([o.verdict.passed for o in outcomes]).partition(" ")[2]  # "(73.3%, 95% interval ...)"
+    print(f"== {path.name}: {sum(passed.values())}/{len(outcomes)} passed {rate}")
     for k in sorted(totals):
         print(f"   {k}: {passed[k]}/{totals[k]}")
     if is_squad(kind):

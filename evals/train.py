@@ -43,6 +43,7 @@ from common.settings import AnswerSettings, load
 from common.text import fold
 from evals.scoring import score
 from evals.sets import ARTICLE, EVAL, SetKind, is_squad, kind_of, prepare_store, read_cases, squad_articles
+from evals.uncertainty import describe_difference, describe_rate
 from index_store.embedding import Embedder
 
 SQUAD_VALIDATION = {"computational-complexity-theory.txt", "warsaw.txt"}
@@ -353,11 +354,6 @@ def _tree(nodes: Any) -> dict[str, list[Any]]:
     }
 
 
-def pass_rate(results: list[tuple[Item, dict[str, Any], bool]], set_prefix: str) -> tuple[int, int]:
-    chosen = [ok for item, _a, ok in results if item.set_name.startswith(set_prefix)]
-    return sum(chosen), len(chosen)
-
-
 def objective(results: list[tuple[Item, dict[str, Any], bool]]) -> float:
     """Mean of two pass rates: SQuAD's, and the article sets' (formal and casual together), so
     neither kind of question outweighs the other by its number of cases."""
@@ -408,13 +404,18 @@ def main(argv: list[str] | None = None) -> int:
     _, thr, rel = best
     model = replace(base, threshold=thr, relative=rel)
     abstainer = fit_abstainer(train, model, paragraphs)
+    versus = against_committed(model, abstainer, val, paragraphs, model_path=args.out, abstainer_path=args.abstain_out)
     if args.check:
         rows = [question_row(item.question, item.cands, model.features) for item in train]
         committed = DecisionModel.from_json(json.loads(args.out.read_text(encoding="utf-8")))
         at_committed = replace(base, threshold=committed.threshold, relative=committed.relative)
         near_best = objective(simulate(train, at_committed, paragraphs)) >= best[0] - NEAR_TIE
+        for set_name, line in versus.items():
+            print(f"validation vs committed, {set_name}: {line}")
         return check(model, args.out, near_best) | check_abstainer(abstainer, args.abstain_out, rows)
     report = describe(model, abstainer, train, val, paragraphs)
+    if versus:
+        report["validation vs committed"] = versus
     model = replace(model, info={"ranker_alone": describe(model, None, train, val, paragraphs)})
     abstainer = replace(abstainer, info=report)
     args.out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -493,11 +494,40 @@ def describe(
         results = simulate(items, model, paragraphs, abstainer)
         block: dict[str, Any] = {}
         for set_name in sorted({i.set_name for i in items}):
-            got, total = pass_rate([r for r in results if r[0].set_name == set_name], "")
-            block[set_name] = f"{got}/{total}"
+            block[set_name] = describe_rate([ok for i, _a, ok in results if i.set_name == set_name])
         block["squad"] = squad_figures(results)
         out[name] = block
     out["calibration (validation)"] = calibration(model, abstainer, val, paragraphs)
+    return out
+
+
+def against_committed(
+    model: DecisionModel,
+    abstainer: Abstainer,
+    val: list[Item],
+    paragraphs: list[str],
+    *,
+    model_path: Path,
+    abstainer_path: Path,
+) -> dict[str, str]:
+    """The refit against the models committed at ``model_path`` and ``abstainer_path``, on the
+    same validation questions, set by set: the difference in pass rate and its paired bootstrap
+    interval, so that a change is called a gain only when it is larger than refit noise.
+    Empty when there is nothing committed to compare with, or it reads features no longer made."""
+    try:
+        committed = DecisionModel.from_json(json.loads(model_path.read_text(encoding="utf-8")))
+        committed_abstainer = Abstainer.from_json(json.loads(abstainer_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError):
+        return {}
+    made = set(next((item.cands[0].features for item in val if item.cands), {}))
+    if not set(committed.features) <= made:
+        return {}
+    before = simulate(val, committed, paragraphs, committed_abstainer)
+    after = simulate(val, model, paragraphs, abstainer)
+    out = {}
+    for set_name in sorted({i.set_name for i in val}):
+        pick = [k for k, (item, _a, _ok) in enumerate(after) if item.set_name == set_name]
+        out[set_name] = describe_difference([before[k][2] for k in pick], [after[k][2] for k in pick])
     return out
 
 
@@ -509,10 +539,10 @@ def squad_figures(results: list[tuple[Item, dict[str, Any], bool]]) -> dict[str,
     unanswerable = [r for r in squad if r[0].case["kind"] == "abstain"]
     given = [r for r in squad if r[1]["answered"]]
     return {
-        "answerable answered and cited": f"{sum(ok for *_, ok in answerable) / max(1, len(answerable)):.1%}",
-        "unanswerable abstained": f"{sum(ok for *_, ok in unanswerable) / max(1, len(unanswerable)):.1%}",
-        "overall": f"{sum(ok for *_, ok in squad) / len(squad):.1%}",
-        "precision of answers given": f"{sum(ok for *_, ok in given) / max(1, len(given)):.1%}",
+        "answerable answered and cited": describe_rate([ok for *_, ok in answerable]),
+        "unanswerable abstained": describe_rate([ok for *_, ok in unanswerable]),
+        "overall": describe_rate([ok for *_, ok in squad]),
+        "precision of answers given": describe_rate([ok for *_, ok in given]),
     }
 
 
