@@ -18,6 +18,11 @@ threshold (answer only when the best sentence reaches it) and the share of the
 best a further sentence needs are chosen on the training split and reported on
 the validation split, with a calibration table.  The result is written to
 ``citebot/answer_model.json`` (deterministic: the same data give the same file).
+
+Every pass rate in the report carries its bootstrap interval (``evals.uncertainty``), and
+before overwriting the models the refit is compared with the committed ones on the same
+validation questions (a paired bootstrap, set by set): a change that does not clear that
+band is refit noise, not a gain.
 """
 
 from __future__ import annotations
