@@ -21,7 +21,7 @@ from common.logs import setup_logging
 from common.settings import load
 from evals.scoring import Verdict, score
 from evals.sets import ARTICLE, BBC, all_sets, is_squad, kind_of, prepare_store, read_cases
-from evals.uncertainty import describe_rate
+from evals.uncertainty import describe_interval, describe_rate
 
 CALIBRATION = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -74,7 +74,7 @@ def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple
 
     totals = Counter(o.case["kind"] for o in outcomes)
     passed = Counter(o.case["kind"] for o in outcomes if o.verdict.passed)
-    rate = describe_rate([o.verdict.passed for o in outcomes]).partition(" ")[2]  # "(73.3%, 95% interval ...)"
+    rate = describe_interval([o.verdict.passed for o in outcomes])
     print(f"== {path.name}: {sum(passed.values())}/{len(outcomes)} passed {rate}")
     for k in sorted(totals):
         print(f"   {k}: {passed[k]}/{totals[k]}")

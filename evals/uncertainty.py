@@ -57,14 +57,20 @@ def paired_difference(
     return (float(change.mean()), *_bounds(_resampled_means(change, draws, seed), level))
 
 
-def describe_rate(passed: Sequence[bool]) -> str:
-    """ "16/24 (66.7%, 95% interval 45.8-83.3%)"."""
+def describe_interval(passed: Sequence[bool]) -> str:
+    """The rate and its interval, as in ``(66.7%, 95% interval 45.8%-83.3%)``."""
     rate, low, high = interval(passed)
-    return f"{sum(bool(p) for p in passed)}/{len(passed)} ({rate:.1%}, 95% interval {low:.1%}-{high:.1%})"
+    return f"({rate:.1%}, 95% interval {low:.1%}-{high:.1%})"
+
+
+def describe_rate(passed: Sequence[bool]) -> str:
+    """The count, rate and interval, as in ``16/24 (66.7%, 95% interval 45.8%-83.3%)``."""
+    return f"{sum(bool(p) for p in passed)}/{len(passed)} {describe_interval(passed)}"
 
 
 def describe_difference(before: Sequence[bool], after: Sequence[bool]) -> str:
-    """ "+1.2 points (95% interval -0.4 to +2.9): within noise" (or "beyond noise")."""
+    """The difference and its verdict, as in ``+1.2 points (95% interval -0.4 to +2.9): within
+    noise`` (or ``beyond noise`` when the interval leaves out zero)."""
     diff, low, high = paired_difference(before, after)
     verdict = "beyond noise" if low > 0 or high < 0 else "within noise"
     return f"{diff * 100:+.1f} points (95% interval {low * 100:+.1f} to {high * 100:+.1f}): {verdict}"
