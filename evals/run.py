@@ -21,7 +21,7 @@ from common.logs import setup_logging
 from common.settings import load
 from evals.scoring import Verdict, score
 from evals.sets import ARTICLE, BBC, all_sets, is_squad, kind_of, prepare_store, read_cases
-from evals.uncertainty import describe_interval, describe_rate
+from evals.uncertainty import describe_interval, squad_figures
 
 CALIBRATION = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -31,22 +31,6 @@ class Outcome:
     case: dict[str, Any]
     answer: dict[str, Any]
     verdict: Verdict
-
-
-def squad_figures(outcomes: list[Outcome]) -> list[str]:
-    answerable = [o for o in outcomes if o.case["kind"] == "answer"]
-    unanswerable = [o for o in outcomes if o.case["kind"] == "abstain"]
-    given = [o for o in outcomes if o.answer["answered"]]
-
-    def share(part: list[Outcome]) -> str:
-        return describe_rate([o.verdict.passed for o in part])
-
-    return [
-        f"answerable answered and cited {share(answerable)}",
-        f"unanswerable abstained {share(unanswerable)}",
-        f"overall {share(outcomes)}",
-        f"precision of the answers given {share(given)}",
-    ]
 
 
 def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple[int, int]:
@@ -79,8 +63,9 @@ def run_set(path: Path, store_dir: Path, bbc_root: Path, verbose: bool) -> tuple
     for k in sorted(totals):
         print(f"   {k}: {passed[k]}/{totals[k]}")
     if is_squad(kind):
-        for line in squad_figures(outcomes):
-            print(f"   {line}")
+        figures = squad_figures([(o.case["kind"], o.answer["answered"], o.verdict.passed) for o in outcomes])
+        for name, value in figures.items():
+            print(f"   {name} {value}")
     if extractive:
         print_calibration(engine, scored, paragraphs, kind.sources_root)
     for o in outcomes:

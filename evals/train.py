@@ -48,7 +48,7 @@ from common.settings import AnswerSettings, load
 from common.text import fold
 from evals.scoring import score
 from evals.sets import ARTICLE, EVAL, SetKind, is_squad, kind_of, prepare_store, read_cases, squad_articles
-from evals.uncertainty import describe_difference, describe_rate
+from evals.uncertainty import describe_difference, describe_rate, squad_figures
 from index_store.embedding import Embedder
 
 SQUAD_VALIDATION = {"computational-complexity-theory.txt", "warsaw.txt"}
@@ -500,7 +500,8 @@ def describe(
         block: dict[str, Any] = {}
         for set_name in sorted({i.set_name for i in items}):
             block[set_name] = describe_rate([ok for i, _a, ok in results if i.set_name == set_name])
-        block["squad"] = squad_figures(results)
+        squad = [(i.case["kind"], a["answered"], ok) for i, a, ok in results if i.set_name.startswith("dev_squad2")]
+        block["squad"] = squad_figures(squad) if squad else {}
         out[name] = block
     out["calibration (validation)"] = calibration(model, abstainer, val, paragraphs)
     return out
@@ -534,21 +535,6 @@ def against_committed(
         pick = [k for k, (item, _a, _ok) in enumerate(after) if item.set_name == set_name]
         out[set_name] = describe_difference([before[k][2] for k in pick], [after[k][2] for k in pick])
     return out
-
-
-def squad_figures(results: list[tuple[Item, dict[str, Any], bool]]) -> dict[str, str]:
-    squad = [r for r in results if r[0].set_name.startswith("dev_squad2")]
-    if not squad:
-        return {}
-    answerable = [r for r in squad if r[0].case["kind"] == "answer"]
-    unanswerable = [r for r in squad if r[0].case["kind"] == "abstain"]
-    given = [r for r in squad if r[1]["answered"]]
-    return {
-        "answerable answered and cited": describe_rate([ok for *_, ok in answerable]),
-        "unanswerable abstained": describe_rate([ok for *_, ok in unanswerable]),
-        "overall": describe_rate([ok for *_, ok in squad]),
-        "precision of answers given": describe_rate([ok for *_, ok in given]),
-    }
 
 
 def calibration(

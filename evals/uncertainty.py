@@ -22,39 +22,33 @@ DRAWS = 2000
 LEVEL = 0.95
 
 
-def _resampled_means(values: np.ndarray, draws: int, seed: int) -> np.ndarray:
+def _mean_and_bounds(values: np.ndarray, level: float, draws: int, seed: int) -> tuple[float, float, float]:
+    if len(values) == 0:
+        return 0.0, 0.0, 0.0
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(values), size=(draws, len(values)))
-    return values[picks].mean(axis=1)
-
-
-def _bounds(means: np.ndarray, level: float) -> tuple[float, float]:
+    means = values[rng.integers(0, len(values), size=(draws, len(values)))].mean(axis=1)
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(low), float(high)
+    return float(values.mean()), float(low), float(high)
 
 
 def interval(
     passed: Sequence[bool], level: float = LEVEL, draws: int = DRAWS, seed: int = 0
 ) -> tuple[float, float, float]:
     """The pass rate of ``passed`` and its bootstrap interval: (rate, low, high)."""
-    values = np.asarray(passed, dtype=np.float64)
-    if len(values) == 0:
-        return 0.0, 0.0, 0.0
-    return (float(values.mean()), *_bounds(_resampled_means(values, draws, seed), level))
+    return _mean_and_bounds(np.asarray(passed, dtype=np.float64), level, draws, seed)
 
 
 def paired_difference(
     before: Sequence[bool], after: Sequence[bool], level: float = LEVEL, draws: int = DRAWS, seed: int = 0
 ) -> tuple[float, float, float]:
     """``after``'s pass rate minus ``before``'s on the same questions (in the same order), and
-    the bootstrap interval of that difference: (difference, low, high)."""
+    the bootstrap interval of that difference: (difference, low, high).  It is the interval of
+    the per-question change, so questions both runs agree on add nothing to its width."""
     if len(before) != len(after):
         raise ValueError(f"paired runs must score the same questions ({len(before)} != {len(after)})")
     change = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
-    if len(change) == 0:
-        return 0.0, 0.0, 0.0
-    return (float(change.mean()), *_bounds(_resampled_means(change, draws, seed), level))
+    return _mean_and_bounds(change, level, draws, seed)
 
 
 def describe_interval(passed: Sequence[bool]) -> str:
@@ -74,3 +68,15 @@ def describe_difference(before: Sequence[bool], after: Sequence[bool]) -> str:
     diff, low, high = paired_difference(before, after)
     verdict = "beyond noise" if low > 0 or high < 0 else "within noise"
     return f"{diff * 100:+.1f} points (95% interval {low * 100:+.1f} to {high * 100:+.1f}): {verdict}"
+
+
+def squad_figures(cases: Sequence[tuple[str, bool, bool]]) -> dict[str, str]:
+    """SQuAD's four figures, each with its interval, from ``(kind, answered, passed)`` per case."""
+    answerable = [ok for kind, _given, ok in cases if kind == "answer"]
+    unanswerable = [ok for kind, _given, ok in cases if kind == "abstain"]
+    return {
+        "answerable answered and cited": describe_rate(answerable),
+        "unanswerable abstained": describe_rate(unanswerable),
+        "overall": describe_rate([ok for *_, ok in cases]),
+        "precision of the answers given": describe_rate([ok for _kind, given, ok in cases if given]),
+    }

@@ -61,3 +61,20 @@ def test_a_rate_is_described_with_its_count_and_interval():
     assert text.startswith("16/24 (66.7%, 95% interval ")
     low, high = text.split("interval ")[1].rstrip("%)").split("%-")
     assert 40.0 < float(low) < 66.7 < float(high) < 90.0
+
+
+def test_squad_figures_count_answerable_unanswerable_overall_and_precision():
+    from evals.uncertainty import squad_figures
+
+    cases = [
+        ("answer", True, True),  # answered and cited
+        ("answer", True, False),  # answered wrongly
+        ("answer", False, False),  # abstained on an answerable question
+        ("abstain", False, True),  # abstained rightly
+        ("abstain", True, False),  # answered an unanswerable one
+    ]
+    figures = squad_figures(cases)
+    assert figures["answerable answered and cited"].startswith("1/3 ")
+    assert figures["unanswerable abstained"].startswith("1/2 ")
+    assert figures["overall"].startswith("2/5 ")
+    assert figures["precision of the answers given"].startswith("1/3 ")
