@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -88,8 +89,8 @@ class ExtractiveAnswerer:
             return Answer.abstain(question.raw, question.search_text)
         best = max(scored, key=lambda c: c.score)
         if not quotable(question, best) or not self.answers(question, scored, best):
-            return Answer.abstain(question.raw, question.search_text)
-        return self.quote(question, scored)
+            return Answer.abstain(question.raw, question.search_text, confidence=best.score)
+        return replace(self.quote(question, scored), confidence=best.score)
 
     def quote(self, question: Question, scored: list[Candidate]) -> Answer:
         """The answer that quotes the best sentence and those close to it, whatever its odds."""

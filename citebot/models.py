@@ -66,10 +66,19 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     resolved_question: str = ""  # the question as searched (follow-ups carry their context)
     note: str = ""  # e.g. why an LLM reply was replaced by quoted passages
+    # the answerer's probability that its best sentence answers (also when it abstained); 0 when unknown
+    confidence: float = 0.0
 
     @classmethod
-    def abstain(cls, question: str, resolved: str = "") -> Answer:
-        return cls(question=question, answered=False, text=ABSTAIN_TEXT, citations=[], resolved_question=resolved)
+    def abstain(cls, question: str, resolved: str = "", confidence: float = 0.0) -> Answer:
+        return cls(
+            question=question,
+            answered=False,
+            text=ABSTAIN_TEXT,
+            citations=[],
+            resolved_question=resolved,
+            confidence=confidence,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
