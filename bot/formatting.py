@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from citebot.models import Answer, Citation
@@ -16,10 +18,29 @@ ANSWER_COLOUR = discord.Colour.blurple()
 ABSTAIN_COLOUR = discord.Colour.light_grey()
 
 
+# Every character Discord's markdown acts on anywhere in a line: emphasis, code, spoilers, masked
+# links ([text](url)), angle-bracket links, mentions and timestamps (<@id>, <t:...>), headers.
+_MARKUP = re.compile(r"([\\*_~`|\[\]()<>#])")
+# ...and the ones it acts on only at the start of a line: list markers ("- ", "+ ", "1. ") and
+# subtext ("-# ", whose "#" the pattern above escapes already).
+_LINE_START = re.compile(r"^([ \t]*)([-+]|\d+\.)(?=\s|\\#)", re.MULTILINE)
+
+
 def md(text: str) -> str:
-    """``text`` shown as itself: source text, titles and questions are never Discord markdown
-    (no masked links, spoilers, headers, code blocks) and never look like mentions."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """``text`` shown as itself: source text, titles, questions and names are never Discord
+    markdown (no masked links, spoilers, headers, code blocks, lists) and never look like mentions.
+
+    Every markdown character is escaped with a backslash, each one on its own: Discord's own
+    ``escape_markdown`` matches a masked link greedily from the first ``[`` to the last ``)``
+    and escapes only the first character, so in ``[1] ... [click](https://...)`` the link stays
+    live. A trimmed result stays safe: cutting text off its end never unescapes what is left."""
+    escaped = _LINE_START.sub(_escape_marker, _MARKUP.sub(r"\\\1", text))
+    return discord.utils.escape_mentions(escaped)
+
+
+def _escape_marker(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    return indent + (marker[:-1] + "\\." if marker.endswith(".") else "\\" + marker)
 
 
 def trim(text: str, limit: int) -> str:
@@ -50,16 +71,21 @@ def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
     return pieces
 
 
+def marker(n: int) -> str:
+    """A citation marker as we write it: escaped like everything else, shown as [n]."""
+    return md(f"[{n}]")
+
+
 def citation_line(c: Citation) -> str:
     added = f", added {c.added_at[:10]}" if c.added_at else ""
-    return f"[{c.n}] {md(c.title)} \u00b7 paragraph {c.paragraph}{added} (`{c.source}`)"
+    return f"{marker(c.n)} {md(c.title)} \u00b7 paragraph {c.paragraph}{added} {md('(')}`{c.source}`{md(')')}"
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
     colour = ANSWER_COLOUR if answer.answered else ABSTAIN_COLOUR
     embed = discord.Embed(
         # an embed title renders no mentions: only its markdown needs escaping
-        title=trim(discord.utils.escape_markdown(answer.question), TITLE_LIMIT),
+        title=trim(md(answer.question), TITLE_LIMIT),
         description=trim(md(answer.text), DESCRIPTION_LIMIT - 200),
         colour=colour,
     )
@@ -85,7 +111,8 @@ def passages_text(answer: Answer) -> list[str]:
     blocks = []
     for c in answer.citations:
         quote = "\n".join(f"> {md(line)}" for line in c.quote.splitlines() if line.strip())
-        blocks.append(f"**[{c.n}] {md(c.title)}**, paragraph {c.paragraph} (`{c.source}`)\n{quote}")
+        source = f"{md('(')}`{c.source}`{md(')')}"
+        blocks.append(f"**{marker(c.n)} {md(c.title)}**, paragraph {c.paragraph} {source}\n{quote}")
     messages: list[str] = []
     for block in blocks:
         for piece in split_text(block):

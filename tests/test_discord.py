@@ -46,7 +46,7 @@ async def test_ask_replies_with_a_cited_answer(world, simcord_bot):
     embed = embed_of(result)
     assert "refus" in embed.description
     sources = "\n".join(f.value for f in embed.fields)
-    assert "[1]" in sources and "paragraph" in sources and "added" in sources
+    assert "\\[1\\]" in sources and "paragraph" in sources and "added" in sources  # [1], escaped as all brackets
     assert button_labels(answer_message(result)) == ["Show passages", "Helpful", "Not helpful"]
 
 
