@@ -16,6 +16,7 @@ loses nothing and the next open finishes the move.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from common.errors import StoreError
 from common.spaces import DEFAULT_SPACE
 from index_store.chroma import open_collection
-from index_store.registry import PENDING, READY, SourceRecord
+from index_store.registry import PENDING, READY, SourceRecord, decode_note, note_key
 
 _PLACEHOLDER = [0.0]
 _SCHEMA_ID = "schema:spaces"  # written once every record carries its space
@@ -91,6 +92,9 @@ class ChromaRegistry:
         got = self._get(ids=[self._mid(key)], include=["metadatas"])
         return str(got["metadatas"][0]["value"]) if got["ids"] else None
 
+    def note(self, source_id: str) -> dict[str, Any]:
+        return decode_note(source_id, self.get_meta(note_key(source_id)))
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         meta = {f: getattr(record, f) for f in _FIELDS} | {"kind": "source", "status": PENDING, "chunk_count": 0}
@@ -115,8 +119,15 @@ class ChromaRegistry:
 
     def delete(self, source_id: str) -> None:
         with self._lock:
-            self._col.delete(ids=[self._sid(source_id)])
+            self._col.delete(ids=[self._sid(source_id), self._mid(note_key(source_id))])
             self._bump()
+
+    def set_note(self, source_id: str, note: dict[str, Any]) -> None:
+        with self._lock:  # not a change of the sources: the generation stays
+            if note:
+                self._set_meta(note_key(source_id), json.dumps(note))
+            else:
+                self._col.delete(ids=[self._mid(note_key(source_id))])
 
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:

@@ -10,6 +10,11 @@ tell cheaply whether their caches are stale.
 A registry object sees one space (``space``): its sources, ids, hashes, meta values and
 generation are that space's only.
 
+A source may have a note: a small JSON object kept beside it (the URL to fetch it from when that
+URL holds secrets not to be shown, the state of its re-sync), never exported and never shown, and
+deleted with the source, so a removed and re-added source starts afresh.  Writing a note is not a
+change of the sources: it leaves the generation as it is.
+
 Two implementations: ``SqliteRegistry`` (a file beside the embedded Chroma
 store) and ``ChromaRegistry`` (a collection in a Chroma server, so every host
 sees the same sources).
@@ -17,9 +22,13 @@ sees the same sources).
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 READY = "ready"
 PENDING = "pending"
@@ -53,6 +62,25 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def note_key(source_id: str) -> str:
+    """The meta key of a source's note."""
+    return f"note/{source_id}"
+
+
+def decode_note(source_id: str, raw: str | None) -> dict[str, Any]:
+    """A stored note; an unreadable one is logged and read as no note."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        log.warning("ignoring the unreadable note of source %s", source_id)
+        return {}
+    return value
+
+
 class Registry(Protocol):
     """What ingest and the engine may ask of a registry (both implementations are thread-safe)."""
 
@@ -83,6 +111,10 @@ class Registry(Protocol):
 
     def get_meta(self, key: str) -> str | None: ...
 
+    def note(self, source_id: str) -> dict[str, Any]:
+        """The source's note ({} if it has none)."""
+        ...
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None: ...
 
@@ -101,3 +133,7 @@ class Registry(Protocol):
     def delete(self, source_id: str) -> None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def set_note(self, source_id: str, note: dict[str, Any]) -> None:
+        """Replace the source's note ({} drops it); the generation does not change."""
+        ...

@@ -16,15 +16,17 @@ read-only, such a file reads as the ``default`` space without being changed.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from common.errors import StoreError
 from common.spaces import DEFAULT_SPACE
-from index_store.registry import PENDING, SourceRecord
+from index_store.registry import PENDING, SourceRecord, decode_note, note_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -188,6 +190,9 @@ class SqliteRegistry:
             row = self._db.execute("SELECT value FROM meta WHERE space = ? AND key = ?", (self.space, key)).fetchone()
         return row[0] if row else None
 
+    def note(self, source_id: str) -> dict[str, Any]:
+        return decode_note(source_id, self.get_meta(note_key(source_id)))
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         """Insert or replace a source as pending (its chunks are about to be written)."""
@@ -221,6 +226,18 @@ class SqliteRegistry:
     def delete(self, source_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM sources WHERE space = ? AND id = ?", (self.space, source_id))
+            db.execute("DELETE FROM meta WHERE space = ? AND key = ?", (self.space, note_key(source_id)))
+
+    def set_note(self, source_id: str, note: dict[str, Any]) -> None:
+        with self._lock:  # not a change of the sources: no transaction bumping the generation
+            if note:
+                self._db.execute(
+                    "INSERT INTO meta (space, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(space, key) DO UPDATE SET value = excluded.value",
+                    (self.space, note_key(source_id), json.dumps(note)),
+                )
+            else:
+                self._db.execute("DELETE FROM meta WHERE space = ? AND key = ?", (self.space, note_key(source_id)))
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as db:

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 from common.errors import SourceError
 from ingest.loaders import CONTENT_TYPES
+from ingest.urls import check_credentials, redact
 
 MAX_REDIRECTS = 5
 ACCEPTED_TYPES = CONTENT_TYPES  # the kinds table in ingest/loaders.py
@@ -38,6 +39,11 @@ class Fetched:
     etag: str | None = None  # validators for the next conditional request
     last_modified: str | None = None
     not_modified: bool = False  # HTTP 304: the copy we hold is current (no body was sent)
+
+
+def _shown(url: str) -> str:
+    """A URL as an error message may show it: no secret query values, no credentials."""
+    return redact(url)[:200]
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -151,13 +157,14 @@ def fetch(
             host = parts.hostname
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:  # http://[oops/, a port out of range or not a number
-            raise SourceError(f"not a valid URL ({exc}): {url[:200]}") from None
+            raise SourceError(f"not a valid URL ({exc}): {_shown(url)}") from None
         if parts.scheme not in ("http", "https") or not host:
-            raise SourceError(f"not an http(s) URL: {url[:200]}")
+            raise SourceError(f"not an http(s) URL: {_shown(url)}")
+        check_credentials(url)  # also on a redirect: credentials are never sent, nor shown
         address = check_address(host, port, allow, resolver)
         left = deadline - time.monotonic()
         if left <= 0:
-            raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
+            raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s")
         conn_cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         conn = conn_cls(host, address, port, left)
         path = parts.path or "/"
@@ -173,23 +180,23 @@ def fetch(
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
                 if not location:
-                    raise SourceError(f"{url}: redirect without a Location")
+                    raise SourceError(f"{_shown(url)}: redirect without a Location")
                 url = urljoin(url, location)
                 continue
             if response.status != 200:
                 return _not_modified(response, url, etag, conditional=bool(etag or last_modified))
             fetched = _body(response, url, max_bytes, expired)
             if expired.is_set():
-                raise SourceError(f"{url}: fetch timed out after {timeout:g} s")
+                raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s")
             return fetched
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
-                raise SourceError(f"{url}: fetch timed out after {timeout:g} s") from None
-            raise SourceError(f"{url}: fetch failed ({exc})") from None
+                raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s") from None
+            raise SourceError(f"{_shown(url)}: fetch failed ({exc})") from None
         finally:
             watchdog.cancel()
             conn.close()
-    raise SourceError(f"{url}: more than {MAX_REDIRECTS} redirects")
+    raise SourceError(f"{_shown(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -205,7 +212,7 @@ def _not_modified(response: http.client.HTTPResponse, url: str, etag: str | None
     """The answer to a conditional request that found our copy current; any other status is an error."""
     if response.status == 304 and conditional:
         return Fetched(url, b"", "", etag=response.getheader("ETag") or etag, not_modified=True)
-    raise SourceError(f"{url}: the server answered HTTP {response.status}")
+    raise SourceError(f"{_shown(url)}: the server answered HTTP {response.status}")
 
 
 def _body(response: http.client.HTTPResponse, url: str, max_bytes: int, expired: threading.Event) -> Fetched:
@@ -236,13 +243,13 @@ def _kind(content_type: str, url: str) -> str:
     mime = content_type.split(";", maxsplit=1)[0].strip().lower()
     if mime in ACCEPTED_TYPES:
         return ACCEPTED_TYPES[mime]
-    raise SourceError(f"{url}: unsupported content type {mime or '(none)'!r}")
+    raise SourceError(f"{_shown(url)}: unsupported content type {mime or '(none)'!r}")
 
 
 def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str, expired: threading.Event) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise SourceError(f"{url}: {int(declared):,} bytes is over the limit of {max_bytes:,} bytes")
+        raise SourceError(f"{_shown(url)}: {int(declared):,} bytes is over the limit of {max_bytes:,} bytes")
     pieces: list[bytes] = []
     size = 0
     while not expired.is_set():
@@ -253,7 +260,9 @@ def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str, e
         size += len(piece)
     data = b"".join(pieces)
     if len(data) > max_bytes:
-        raise SourceError(f"{url}: over the limit of {max_bytes:,} bytes")
+        raise SourceError(f"{_shown(url)}: over the limit of {max_bytes:,} bytes")
     if not expired.is_set() and declared and declared.isdigit() and len(data) < int(declared):
-        raise SourceError(f"{url}: the body ended after {len(data):,} of its {int(declared):,} bytes (Content-Length)")
+        raise SourceError(
+            f"{_shown(url)}: the body ended after {len(data):,} of its {int(declared):,} bytes (Content-Length)"
+        )
     return data

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from common.errors import SourceError
 from ingest.loaders import SUPPORTED
+from ingest.urls import without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ def slugify(text: str) -> str:
 def url_source_id(url: str) -> str:
     """The default id of a URL source: its page name (not 'index'), with the query when there is
     one, so ``article.php?id=5`` and ``?id=6`` or two ``.../index.html`` get distinct ids
-    (``news``, ``sport``, ``article-id-5``, ``article-id-6``; ``.../ferry.html`` is ``ferry.html``)."""
+    (``news``, ``sport``, ``article-id-5``, ``article-id-6``; ``.../ferry.html`` is ``ferry.html``).
+    Secret-looking query values (``?token=...``) are no part of it: an id is shown everywhere."""
+    url = without_secrets(url)
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

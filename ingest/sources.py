@@ -8,6 +8,11 @@ the same for all of them: the kind of a source (``KINDS`` in
 A source on its way in is an ``Incoming``: its id, its origin, and how to read
 it.  Reading may be slow (a fetch, a PDF), so front ends with an event loop
 read it in a worker thread, then pass it to ``add`` (which otherwise reads it itself).
+
+A URL's origin is what may be shown of it (``ingest/urls.py``: no credentials, secret query
+values ``REDACTED``); when the URL fetched differs from it, the full URL is kept in the source's
+note in the registry (never shown, never exported, deleted with the source), so a refresh or
+re-sync fetches the page as it was added.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ingest.fetch import fetch
 from ingest.ids import slugify, url_name, url_source_id
 from ingest.loaders import LoadedSource, kind_of, load_bytes, load_pasted
 from ingest.pipeline import Ingestor
+from ingest.urls import REDACTED, check_credentials, redact
 from ingest.writer import Outcome
 
 URL_SCHEMES = ("http://", "https://")
@@ -34,8 +40,9 @@ class Incoming:
     """A source on its way in: its id, where it comes from, and how to read it."""
 
     source_id: str
-    origin: str
+    origin: str  # what is shown and stored
     read: Callable[[], LoadedSource]
+    fetch_url: str | None = None  # the URL fetched, when it holds what must not be shown
 
 
 def is_url(text: str) -> bool:
@@ -74,8 +81,11 @@ class Sources:
         """A URL source; reading it fetches it (timeout, size cap, content type, no internal addresses)."""
         url = url.strip()
         if not is_url(url):
-            raise SourceError(f"not an http(s) URL: {url[:200]}")
-        return Incoming(source_id or url_source_id(url), url, lambda: self._fetch(url))
+            raise SourceError(f"not an http(s) URL: {redact(url)[:200]}")
+        check_credentials(url)
+        origin = redact(url)
+        fetch_url = url if origin != url else None
+        return Incoming(source_id or url_source_id(url), origin, lambda: self._fetch(url), fetch_url)
 
     def from_text(self, title: str, text: str, *, origin: str, source_id: str | None = None) -> Incoming:
         return Incoming(source_id or slugify(title)[:60], origin, lambda: load_pasted(title, text))
@@ -87,7 +97,19 @@ class Sources:
             raise SourceError(f"no source with id {source_id!r}")
         if not is_url(record.origin):
             raise SourceError(f"{source_id!r} was not added from a URL, so there is nothing to fetch again")
-        return self.from_url(record.origin, source_id=source_id)
+        return self.from_url(self.fetch_url(record), source_id=source_id)
+
+    def fetch_url(self, record: SourceRecord) -> str:
+        """The URL a URL source is fetched from: its origin, or the full URL its note keeps."""
+        kept = self.ingestor.store.registry.note(record.id).get("fetch_url")
+        if isinstance(kept, str) and redact(kept) == record.origin:
+            return kept
+        if REDACTED in record.origin:
+            raise SourceError(
+                f"{record.id!r}: the secret values of its URL were not kept (it was imported from a backup, "
+                "which leaves them out); add it again with its full URL"
+            )
+        return record.origin
 
     def add(
         self,
@@ -101,9 +123,19 @@ class Sources:
         """Read (unless ``loaded`` already) and write one source; a near-duplicate of another
         is reported, not added, unless ``force``."""
         loaded = loaded or incoming.read()
-        return self.ingestor.add_document(
+        outcome = self.ingestor.add_document(
             loaded, source_id=incoming.source_id, origin=incoming.origin, added_by=added_by, force=force, stage=stage
         )
+        if is_url(incoming.origin) and outcome.status in ("added", "replaced", "unchanged"):
+            self._keep_fetch_url(outcome.source_id, incoming.fetch_url)
+        return outcome
+
+    def _keep_fetch_url(self, source_id: str, fetch_url: str | None) -> None:
+        registry = self.ingestor.store.registry
+        note = registry.note(source_id)
+        if note.get("fetch_url") != fetch_url:
+            note.pop("fetch_url", None)
+            registry.set_note(source_id, note | ({"fetch_url": fetch_url} if fetch_url else {}))
 
     # -- reading -----------------------------------------------------------------
     def records(self) -> list[SourceRecord]:

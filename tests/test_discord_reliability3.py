@@ -3,11 +3,12 @@ a simulated Discord, with the real engine, Chroma, model and a loopback page ser
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from conftest import space_of
-from test_discord import embed_of
+from test_discord import embed_of, moderator
 
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 
@@ -60,3 +61,29 @@ async def test_every_bracket_of_source_and_user_text_is_escaped(world, simcord_b
     assert "[1]" in rendered(embed.description) and rendered(sources).startswith("[1] Charity appeal [read (this)]")
     assert '"give through [the form](https://phish.invalid/form)"' in rendered(passages.response.content)
     assert "[now](https://x.invalid)" in rendered(relayed) and "[click here](" in rendered(relayed)
+
+
+# -- 2. a URL with credentials is refused; a secret query value is never posted -------------------------
+async def test_url_credentials_are_refused_and_secrets_never_posted(world, simcord_bot, bot_settings):
+    from httpserver import Routes, serve
+
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    bot_settings.bot.announce_channel = channel.id
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    routes = Routes()
+    routes.page("/page.txt?token=abc123&lang=en", "The harbour fee is forty pounds a night.\n", "text/plain")
+    with serve(routes) as base:
+        host = base.removeprefix("http://")
+        refused = await mod.slash(channel, "source add", url=f"http://alice:s3cret@{host}/page.txt")
+        assert refused.response.ephemeral and "cannot carry a user name or password" in refused.response.content
+        added = await mod.slash(channel, "source add", url=f"{base}/page.txt?token=abc123&lang=en")
+        await env.settle()
+        assert "Added" in added.response.content and "`page.txt-lang-en`" in added.response.content
+        again = await mod.slash(channel, "source refresh", source="page.txt-lang-en")
+        await env.settle()
+        assert "unchanged" in again.response.content
+    assert routes.hits == ["/page.txt?token=abc123&lang=en"] * 2
+    posted = json.dumps([request.json for request in env.http_requests])
+    assert "token=REDACTED" in posted  # "Fetching <...>"
+    assert "abc123" not in posted and "s3cret" not in posted

@@ -127,8 +127,14 @@ def test_registry_contract(registry):
     assert [r.id for r in registry.all(status="ready")] == ["a/b"] and registry.all(status="pending") == []
     registry.set_meta("collection", "c1")
     assert registry.get_meta("collection") == "c1" and registry.count() == 1
+    # a source's note: not a change of the sources (the generation stays), and it goes with the source
+    generation = registry.generation()
+    registry.set_note("a/b", {"fetch_url": "http://x/?token=t"})
+    assert registry.note("a/b") == {"fetch_url": "http://x/?token=t"} and registry.generation() == generation
+    assert registry.count() == 1 and [r.id for r in registry.all()] == ["a/b"]
     registry.delete("a/b")
     assert registry.get("a/b") is None and registry.count() == 0 and registry.text("a/b") is None
+    assert registry.note("a/b") == {}
 
 
 def test_read_only_look_at_an_empty_server_creates_nothing(chroma_server, tmp_path):

@@ -77,7 +77,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             assert url is not None
             incoming = self._incoming.from_url(url, source_id=source_id)  # a malformed URL is refused privately
             await interaction.response.defer(thinking=True)
-            self.bot.spawn(self._add_url(interaction, incoming), name=f"add {url[:60]}")
+            self.bot.spawn(self._add_url(interaction, incoming), name=f"add {incoming.origin[:60]}")
 
     async def _add_pasted(self, interaction: discord.Interaction, title: str, text: str, source_id: str | None) -> None:
         await interaction.response.defer(thinking=True)

@@ -1,0 +1,47 @@
+"""Issue #20: the defects an adversarial pass found in the terminal commands and the store, one test
+(or a few) an item, each at the level a user meets it: the CLIs run as a user runs them, the store
+shared with another process, a loopback page server for fetches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from httpserver import Routes, serve
+from test_cli import run
+from test_reliability2 import assert_verified
+from test_sources import allow_loopback
+
+HARBOUR = "The harbour fee is forty pounds a night for a boat under ten metres.\n"
+
+
+# -- 2. credentials in a URL are refused; secret query values are never shown -----------------------
+def test_url_credentials_are_refused_and_secret_query_values_never_shown(config_path: Path, tmp_path: Path):
+    allow_loopback(config_path)
+    config = str(config_path)
+    routes = Routes()
+    routes.page("/page.txt?token=abc123&lang=en", HARBOUR, content_type="text/plain; charset=utf-8")
+    with serve(routes) as base:
+        host = base.removeprefix("http://")
+        refused = run("ingest", "add", f"http://alice:s3cret@{host}/page.txt", "--config", config)
+        assert refused.returncode == 2 and "cannot carry a user name or password" in refused.stderr
+        assert "s3cret" not in refused.stderr + refused.stdout and routes.hits == []
+
+        url = f"{base}/page.txt?token=abc123&lang=en"
+        added = run("ingest", "add", url, "--json", "--config", config)
+        assert added.returncode == 0, added.stderr
+        [outcome] = json.loads(added.stdout)
+        assert outcome["status"] == "added" and outcome["source_id"] == "page.txt-lang-en"
+        assert routes.hits == ["/page.txt?token=abc123&lang=en"]  # fetched with the real URL
+        [listed] = json.loads(run("ingest", "list", "--json", "--config", config).stdout)
+        assert listed["origin"] == f"{base}/page.txt?token=REDACTED&lang=en"
+        backup = tmp_path / "backup.jsonl"
+        assert run("ingest", "export", str(backup), "--config", config).returncode == 0
+        refreshed = run("ingest", "refresh", "page.txt-lang-en", "--json", "--config", config)
+        assert refreshed.returncode == 0, refreshed.stderr
+        assert routes.hits[-1] == "/page.txt?token=abc123&lang=en"  # the secret is kept for fetching again
+    asked = run("bot", "ask", "--json", "--config", config, "How much is the harbour fee?")
+    assert asked.returncode == 0 and json.loads(asked.stdout)["citations"], asked.stderr
+    shown = added.stdout + refreshed.stdout + json.dumps(listed) + backup.read_text(encoding="utf-8") + asked.stdout
+    assert "abc123" not in shown and "REDACTED" in asked.stdout
+    assert_verified(config_path)
