@@ -173,6 +173,13 @@ class BotSettings(_Section):
     history_max_age_hours: float = Field(
         168.0, gt=0, le=8760, description="A thread's conversation is forgotten this long after its last question."
     )
+    resync_run_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="Longest one server's scheduled re-sync may take: each page is fetched within what is left "
+        "of it, and the sources it did not reach are the first the next run checks.",
+    )
     sync_guild: int | None = Field(
         None, description="Guild id to sync slash commands to instantly (global sync otherwise)."
     )

@@ -164,7 +164,7 @@ def fetch(
         address = check_address(host, port, allow, resolver)
         left = deadline - time.monotonic()
         if left <= 0:
-            raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s")
+            raise SourceError(f"{_shown(url)}: fetch timed out after {round(timeout, 1):g} s")
         conn_cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         conn = conn_cls(host, address, port, left)
         path = parts.path or "/"
@@ -187,11 +187,11 @@ def fetch(
                 return _not_modified(response, url, etag, conditional=bool(etag or last_modified))
             fetched = _body(response, url, max_bytes, expired)
             if expired.is_set():
-                raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s")
+                raise SourceError(f"{_shown(url)}: fetch timed out after {round(timeout, 1):g} s")
             return fetched
         except (OSError, http.client.HTTPException) as exc:
             if expired.is_set():
-                raise SourceError(f"{_shown(url)}: fetch timed out after {timeout:g} s") from None
+                raise SourceError(f"{_shown(url)}: fetch timed out after {round(timeout, 1):g} s") from None
             raise SourceError(f"{_shown(url)}: fetch failed ({exc})") from None
         finally:
             watchdog.cancel()

@@ -6,6 +6,11 @@ content is caught by its content hash and writes nothing.  A changed page replac
 source's chunks through the one writer.  A failure is reported once (``first_failure``) and
 then kept quiet until the source syncs again (``recovered``).  The validators and the failing
 flag are kept per space and source in the store's ``sync`` table (``index_store/kv.py``).
+
+A re-sync is two steps, so a slow page never holds up anyone else's writes: ``check`` fetches
+(no writes, no lock needed) and ``apply`` writes what it found (the caller holds the write lock).
+Sources are checked least recently checked first, so a run cut short by its time bound
+(``bot.resync_run_seconds``) starts the next run where it stopped.
 """
 
 from __future__ import annotations
@@ -13,15 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from common.errors import SourceError, UserError
 from index_store.kv import KeyValue
 from index_store.registry import SourceRecord
-from ingest.fetch import fetch
-from ingest.ids import url_name
-from ingest.loaders import load_bytes
+from ingest.loaders import LoadedSource
 from ingest.sources import Incoming, Sources, is_url
 
 log = logging.getLogger(__name__)
@@ -39,18 +42,30 @@ class SyncResult:
     recovered: bool = False  # synced again after failing: tell the moderators
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A URL source fetched again, not yet written: the page's text, or that it had not changed
+    (``loaded`` None, no ``error``), or why the fetch failed."""
+
+    record: SourceRecord
+    url: str  # the URL fetched (the full one, when the origin shows it redacted)
+    loaded: LoadedSource | None = None
+    validators: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
 class Resyncer:
     """Re-syncs the URL sources of any space; its state (validators, hashes, failures, when each
-    space last ran) is kept per space in ``state``."""
+    source was last checked, when each space last ran) is kept per space in ``state``."""
 
     def __init__(self, state: KeyValue, clock: Callable[[], float] = time.time) -> None:
         self.state = state
         self._clock = clock
 
-    @staticmethod
-    def url_sources(sources: Sources) -> list[SourceRecord]:
-        """The URL sources of a space (``sources`` is that space's)."""
-        return [r for r in sources.records() if r.status == "ready" and is_url(r.origin)]
+    def url_sources(self, sources: Sources) -> list[SourceRecord]:
+        """The URL sources of a space (``sources`` is that space's), least recently checked first."""
+        found = [r for r in sources.records() if r.status == "ready" and is_url(r.origin)]
+        return sorted(found, key=lambda r: float(self._state(sources.space, r.id).get("checked", 0.0)))
 
     def claim_if_due(self, space: str, every_hours: float) -> bool:
         """Whether a re-sync of ``space`` is due now; if so it is recorded as started, so another
@@ -64,54 +79,62 @@ class Resyncer:
         self.state.put(f"{space}/last-run", {"at": now})
         return True
 
-    def run(self, space: str, sources: Sources) -> list[SyncResult]:
-        """Re-sync every URL source of ``space`` (whose sources are ``sources``)."""
-        return [self.sync_one(space, sources, record) for record in self.url_sources(sources)]
-
-    def sync_one(self, space: str, sources: Sources, record: SourceRecord) -> SyncResult:
-        key = f"{space}/source/{record.id}"
-        state = self.state.get(key) or {}
-        # Validators belong to the content they were sent with: if the source was replaced by
-        # other means since, fetch it whole.
-        current = state.get("hash") == record.content_hash
+    def check(self, sources: Sources, record: SourceRecord, timeout: float | None = None) -> Checked:
+        """Fetch a URL source again, conditionally; writes nothing. ``timeout`` may shorten the fetch."""
+        state = self._current(sources.space, record)
         try:
-            result = self._sync(sources, record, state if current else {})
+            url = sources.fetch_url(record)
+            got = sources.fetch(url, timeout=timeout, etag=state.get("etag"), last_modified=state.get("last_modified"))
+            if got.not_modified:  # a 304 need not repeat the validators: keep the ones we sent
+                kept = {"etag": got.etag or state.get("etag"), "last_modified": state.get("last_modified")}
+                return Checked(record, url, validators=kept)
+            validators = {"etag": got.etag, "last_modified": got.last_modified}
+            return Checked(record, url, sources.load(got), validators)
+        except UserError as exc:
+            return Checked(record, record.origin, error=str(exc))
+
+    def apply(self, sources: Sources, checked: Checked) -> SyncResult:
+        """Write what ``check`` found; the caller holds the write lock."""
+        record = checked.record
+        state = self._state(sources.space, record.id)
+        try:
+            if checked.error:
+                raise SourceError(checked.error)
+            status, content_hash = self._write(sources, checked)
         except UserError as exc:
             log.info("re-sync of %s failed: %s", record.id, exc)
             failing = bool(state.get("failing"))
-            self.state.put(key, state | {"failing": True})
+            self._put(sources.space, record.id, state | {"failing": True, "checked": self._clock()})
             return SyncResult(record.id, record.title, "failed", str(exc), first_failure=not failing)
-        status, validators, content_hash = result
-        self.state.put(key, {"hash": content_hash or record.content_hash, **validators, "failing": False})
+        kept = {"hash": content_hash, **checked.validators, "failing": False, "checked": self._clock()}
+        self._put(sources.space, record.id, kept)
         return SyncResult(record.id, record.title, status, recovered=bool(state.get("failing")))
 
     @staticmethod
-    def _sync(
-        sources: Sources, record: SourceRecord, state: dict[str, Any]
-    ) -> tuple[Status, dict[str, Any], str | None]:
-        limits = sources.ingestor.settings.ingest
-        got = fetch(
-            record.origin,
-            max_bytes=limits.max_bytes,
-            timeout=limits.fetch_timeout,
-            allow=limits.fetch_allow_hosts,
-            etag=state.get("etag"),
-            last_modified=state.get("last_modified"),
-        )
-        validators = {"etag": got.etag, "last_modified": got.last_modified}
-        if got.not_modified:  # a 304 need not repeat the validators: keep the ones we sent
-            kept = {"etag": got.etag or state.get("etag"), "last_modified": state.get("last_modified")}
-            return "not-modified", kept, None
-        loaded = load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)
-        incoming = Incoming(record.id, record.origin, lambda: loaded)
+    def _write(sources: Sources, checked: Checked) -> tuple[Status, str]:
+        record, loaded = checked.record, checked.loaded
+        if loaded is None:
+            return "not-modified", record.content_hash
+        fetch_url = checked.url if checked.url != record.origin else None
+        incoming = Incoming(record.id, record.origin, lambda: loaded, fetch_url)
         outcome = sources.add(incoming, added_by=record.added_by, force=True, loaded=loaded)
         if outcome.status == "duplicate":
             raise SourceError(f"the page now has the {outcome.detail}; kept the earlier text")
         if outcome.status == "replaced":
             log.info("re-sync replaced %s (%d chunks)", record.id, outcome.chunks)
         replaced = sources.ingestor.store.registry.get(record.id)
-        return (
-            "replaced" if outcome.status == "replaced" else "unchanged",
-            validators,
-            replaced.content_hash if replaced else None,
-        )
+        status: Status = "replaced" if outcome.status == "replaced" else "unchanged"
+        return status, replaced.content_hash if replaced else record.content_hash
+
+    # -- state ----------------------------------------------------------------------
+    def _state(self, space: str, source_id: str) -> dict[str, Any]:
+        return self.state.get(f"{space}/source/{source_id}") or {}
+
+    def _current(self, space: str, record: SourceRecord) -> dict[str, Any]:
+        """The state, if it belongs to the content the source has now: validators belong to the
+        content they were sent with, so a source replaced by other means is fetched whole."""
+        state = self._state(space, record.id)
+        return state if state.get("hash") == record.content_hash else {}
+
+    def _put(self, space: str, source_id: str, state: dict[str, Any]) -> None:
+        self.state.put(f"{space}/source/{source_id}", state)

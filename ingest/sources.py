@@ -25,7 +25,7 @@ from typing import Any
 
 from common.errors import SourceError
 from index_store.registry import SourceRecord
-from ingest.fetch import fetch
+from ingest.fetch import Fetched, fetch
 from ingest.ids import slugify, url_name, url_source_id
 from ingest.loaders import LoadedSource, kind_of, load_bytes, load_pasted
 from ingest.pipeline import Ingestor
@@ -150,7 +150,25 @@ class Sources:
             self._records = (generation, records)
         return records
 
-    def _fetch(self, url: str) -> LoadedSource:
+    @property
+    def space(self) -> str:
+        return self.ingestor.store.space
+
+    def fetch(
+        self, url: str, *, timeout: float | None = None, etag: str | None = None, last_modified: str | None = None
+    ) -> Fetched:
+        """GET a URL source as every front end fetches one (the limits and allowlist of ``[ingest]``),
+        conditionally when given the validators of an earlier fetch; ``timeout`` may shorten
+        ``ingest.fetch_timeout``."""
         limits = self.ingestor.settings.ingest
-        got = fetch(url, max_bytes=limits.max_bytes, timeout=limits.fetch_timeout, allow=limits.fetch_allow_hosts)
+        wait = limits.fetch_timeout if timeout is None else min(limits.fetch_timeout, timeout)
+        allow = limits.fetch_allow_hosts
+        return fetch(url, max_bytes=limits.max_bytes, timeout=wait, allow=allow, etag=etag, last_modified=last_modified)
+
+    def load(self, got: Fetched) -> LoadedSource:
+        """The text and title of a fetched page."""
+        limits = self.ingestor.settings.ingest
         return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)
+
+    def _fetch(self, url: str) -> LoadedSource:
+        return self.load(self.fetch(url))

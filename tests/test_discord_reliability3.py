@@ -10,6 +10,8 @@ import pytest
 from conftest import space_of
 from test_discord import embed_of, moderator
 
+from common.spaces import guild_space
+
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 
 
@@ -87,3 +89,105 @@ async def test_url_credentials_are_refused_and_secrets_never_posted(world, simco
     posted = json.dumps([request.json for request in env.http_requests])
     assert "token=REDACTED" in posted  # "Fetching <...>"
     assert "abc123" not in posted and "s3cret" not in posted
+
+
+# -- 3. a server's re-sync fetches outside the write lock, and its whole run is bounded ----------------
+class SlowPages:
+    """A loopback page server whose pages, once ``held``, answer only when ``release`` says so
+    (polled every 50 ms) or after ``hold_seconds``."""
+
+    def __init__(self, hold_seconds: float = 30.0) -> None:
+        self.held = False
+        self.hold_seconds = hold_seconds
+        self.release = lambda: False
+        self.requests: list[str] = []
+        self.released: list[bool] = []  # for each held request: ended by ``release`` (not by the time)
+
+    def handler(self):  # type: ignore[no-untyped-def]
+        import time
+        from http.server import BaseHTTPRequestHandler
+
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                pages.requests.append(self.path)
+                until, held = time.perf_counter() + pages.hold_seconds, pages.held
+                while pages.held and time.perf_counter() < until and not pages.release():
+                    time.sleep(0.05)
+                if held:
+                    pages.released.append(pages.release())
+                body = f"<title>{self.path}</title><p>The page {self.path} says the ferry sails at noon.</p>"
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        return Handler
+
+
+async def url_sources(space, base: str, count: int) -> None:  # type: ignore[no-untyped-def]
+    for i in range(count):
+        incoming = space.sources.from_url(f"{base}/page{i}.html", source_id=f"page{i}")
+        space.sources.add(incoming, added_by="mo", force=True)  # the pages are alike: no near-duplicate check
+
+
+async def test_a_slow_resync_holds_up_no_other_server(world, simcord_bot, bot_settings):
+    import asyncio
+
+    from httpserver import on_loopback
+
+    env, guild, _general, _mods, _alice = world
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    simcord_bot.space_settings.update(guild_space(guild.id), {"resync_hours": 1})
+    other = env.create_guild("Second")
+    lobby = other.create_text_channel("lobby")
+    bob = other.add_member(env.create_user("bob"))
+    pages = SlowPages()
+    # the page answers once the second server's space is open (its first question got through),
+    # or after 30 s: while a re-sync held the bot's write lock, it could not open
+    pages.release = lambda: simcord_bot.spaces.ready(guild_space(other.id)) is not None
+    with on_loopback(pages.handler()) as base:
+        await url_sources(await space_of(simcord_bot, guild), base, 2)
+        pages.held = True
+        cog = simcord_bot.get_cog("UpkeepCog")
+        resync = asyncio.create_task(cog.resync_if_due(simcord_bot.get_guild(guild.id)))
+        while len(pages.requests) < 3:  # two adds, then the re-sync's first fetch
+            await asyncio.sleep(0.05)
+        asked = await bob.slash(lobby, "ask", question="why was Loach expelled?")
+        assert "refus" in embed_of(asked).description
+        results = await resync
+    assert [r.status for r in results] == ["unchanged", "unchanged"]
+    assert pages.requests[2:] == ["/page0.html", "/page1.html"] and pages.released == [True, True]
+
+
+async def test_one_servers_resync_run_is_bounded_in_time(world, simcord_bot, bot_settings):
+    import asyncio
+    import time
+
+    from httpserver import on_loopback
+
+    _env, guild, _general, mods, _alice = world
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    bot_settings.bot.resync_run_seconds = 2
+    simcord_bot.space_settings.update(guild_space(guild.id), {"resync_hours": 1, "moderators_channel": mods.id})
+    pages = SlowPages(hold_seconds=20)
+    with on_loopback(pages.handler()) as base:
+        space = await space_of(simcord_bot, guild)
+        await url_sources(space, base, 3)
+        pages.held = True
+        cog = simcord_bot.get_cog("UpkeepCog")
+        started = time.perf_counter()
+        results = await cog.resync_if_due(simcord_bot.get_guild(guild.id))
+        assert time.perf_counter() - started < 8  # the bound, not three fetch timeouts (45 s)
+        assert [(r.source_id, r.status) for r in results] == [("page0", "failed")]
+        assert "timed out after 2 s" in results[0].detail
+        pages.held = False
+        await asyncio.sleep(0)
+        again = await cog.resync(space)  # the next run checks first what this one did not reach
+        assert [r.source_id for r in again] == ["page1", "page2", "page0"]

@@ -1,6 +1,7 @@
 """Scheduled upkeep: each server's URL sources re-synced on its own schedule, old conversations forgotten.
 
-A server sets its interval with ``/settings set resync_hours:`` (0, the default, is off).  A
+A server sets its interval with ``/settings set resync_hours:`` (0, the default, is off).  Pages
+are fetched outside the bot's write lock and one run is bounded in time (``bot.resync_run_seconds``).  A
 changed page is announced in the announce channel; a source that fails to sync is reported to
 the moderators' channel once, and again only when it recovers.
 """
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import discord
 from discord.ext import commands, tasks
 
 from bot.client import CitebotBot
 from bot.formatting import md
+from bot.spaces import Space
 from common.spaces import guild_space
 from index_store.kv import open_kv
 from ingest.resync import Resyncer, SyncResult
@@ -56,8 +59,7 @@ class UpkeepCog(commands.Cog):
         if not await asyncio.to_thread(self.resyncer.claim_if_due, name, config.resync_hours):
             return []
         space = await self.bot.space(guild.id)
-        async with self.bot.ingest_lock:
-            results = await asyncio.to_thread(self.resyncer.run, name, space.sources)
+        results = await self.resync(space)
         for result in results:
             if result.status == "replaced":
                 text = f"Source updated: **{md(result.title)}** (`{result.source_id}`) changed at its URL."
@@ -68,6 +70,26 @@ class UpkeepCog(commands.Cog):
             elif result.recovered:
                 text = f"Re-sync of `{result.source_id}` works again."
                 await self.bot.notify(guild, config.moderators_channel, text)
+        return results
+
+    async def resync(self, space: Space) -> list[SyncResult]:
+        """Re-sync a space's URL sources: each page is fetched outside the bot's write lock, which is
+        held only to write what changed, so a slow page holds up no other server; the whole run is
+        bounded by ``bot.resync_run_seconds`` (a fetch gets what is left of it), and the sources it
+        did not reach are the first the next run checks."""
+        deadline = time.perf_counter() + self.bot.config.resync_run_seconds  # real seconds: fetches take them
+        results: list[SyncResult] = []
+        due = await asyncio.to_thread(self.resyncer.url_sources, space.sources)
+        for at, record in enumerate(due):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                log.warning(
+                    "re-sync of space %s stopped at its time bound; %d source(s) wait", space.name, len(due) - at
+                )
+                break
+            checked = await asyncio.to_thread(self.resyncer.check, space.sources, record, left)
+            async with self.bot.ingest_lock:
+                results.append(await asyncio.to_thread(self.resyncer.apply, space.sources, checked))
         return results
 
 
