@@ -11,12 +11,15 @@ One file holds every space: each row (source or meta value) carries its space, a
 registry object sees only the space it was opened for.  A file written before spaces
 existed is migrated on its first writable open (every source goes to ``default``, in one
 transaction: a crash leaves the old layout, and the next open migrates it); opened
-read-only, such a file reads as the ``default`` space without being changed.
+read-only, such a file reads as the ``default`` space without being changed, and every read
+first checks, in the same read transaction, whether another process has migrated it since: if
+so the registry reads the new layout from then on, never another space's rows as its own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -45,6 +48,8 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE INDEX IF NOT EXISTS sources_space_hash ON sources (space, content_hash);
 CREATE TABLE IF NOT EXISTS meta (space TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (space, key));
 """
+log = logging.getLogger(__name__)
+
 _COLUMNS = "id, title, origin, content_hash, added_by, added_at, chunk_count, status"
 _ALL = _COLUMNS + ", text"
 # The layout before spaces: the same tables without the space column.
@@ -63,6 +68,8 @@ _READ_UNSPACED = f"""
 CREATE TEMP VIEW sources AS SELECT '{DEFAULT_SPACE}' AS space, {_ALL} FROM main.sources;
 CREATE TEMP VIEW meta AS SELECT '{DEFAULT_SPACE}' AS space, key, value FROM main.meta;
 """
+# ...until another process migrates the file: then the views would label every space's rows default.
+_DROP_UNSPACED = "DROP VIEW temp.sources; DROP VIEW temp.meta;"
 
 
 def damaged_registry(path: Path, exc: BaseException) -> str:
@@ -84,8 +91,35 @@ class SqliteRegistry:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._connect(path, read_only)
+            # read-only over the old layout: the schema version the views were made for
+            self._old_layout: int | None = self._schema_version() if read_only and _unspaced(self._db) else None
         except sqlite3.DatabaseError as exc:  # a truncated or garbage file: one line, not a traceback
             raise StoreError(damaged_registry(path, exc)) from None
+
+    def _schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA main.schema_version").fetchone()[0])
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for one read. Over the old layout, read-only, the read runs in a
+        transaction that first checks that nobody migrated the file since the last read."""
+        with self._lock:
+            if self._old_layout is None:
+                yield self._db
+                return
+            self._db.execute("BEGIN")
+            try:
+                version = self._schema_version()
+                if version != self._old_layout:
+                    self._old_layout = version
+                    if not _unspaced(self._db):
+                        for statement in _DROP_UNSPACED.split(";")[:-1]:
+                            self._db.execute(statement)
+                        self._old_layout = None
+                        log.info("%s was migrated to spaces by another process; reading it as it is now", self.path)
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
 
     @staticmethod
     def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
@@ -136,22 +170,20 @@ class SqliteRegistry:
 
     # -- reads ---------------------------------------------------------------
     def generation(self) -> str:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM meta WHERE space = ? AND key = 'generation'", (self.space,)
-            ).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE space = ? AND key = 'generation'", (self.space,)).fetchone()
         return str(row[0]) if row else "0"
 
     def get(self, source_id: str) -> SourceRecord | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 f"SELECT {_COLUMNS} FROM sources WHERE space = ? AND id = ?", (self.space, source_id)
             ).fetchone()
         return SourceRecord(*row) if row else None
 
     def by_hash(self, content_hash: str) -> list[SourceRecord]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 f"SELECT {_COLUMNS} FROM sources WHERE space = ? AND content_hash = ? ORDER BY id",
                 (self.space, content_hash),
             ).fetchall()
@@ -163,31 +195,27 @@ class SqliteRegistry:
         if status is not None:
             query += " AND status = ?"
             args += (status,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY added_at, id", args).fetchall()
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY added_at, id", args).fetchall()
         return [SourceRecord(*r) for r in rows]
 
     def ready_ids(self) -> set[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id FROM sources WHERE space = ? AND status = 'ready'", (self.space,)
-            ).fetchall()
+        with self._reading() as db:
+            rows = db.execute("SELECT id FROM sources WHERE space = ? AND status = 'ready'", (self.space,)).fetchall()
         return {r[0] for r in rows}
 
     def text(self, source_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT text FROM sources WHERE space = ? AND id = ?", (self.space, source_id)
-            ).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT text FROM sources WHERE space = ? AND id = ?", (self.space, source_id)).fetchone()
         return row[0] if row else None
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM sources WHERE space = ?", (self.space,)).fetchone()[0])
+        with self._reading() as db:
+            return int(db.execute("SELECT COUNT(*) FROM sources WHERE space = ?", (self.space,)).fetchone()[0])
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE space = ? AND key = ?", (self.space, key)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE space = ? AND key = ?", (self.space, key)).fetchone()
         return row[0] if row else None
 
     def note(self, source_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import ARTICLE
 from httpserver import Routes, serve
 from test_cli import run
 from test_reliability2 import assert_verified
@@ -45,3 +46,32 @@ def test_url_credentials_are_refused_and_secret_query_values_never_shown(config_
     shown = added.stdout + refreshed.stdout + json.dumps(listed) + backup.read_text(encoding="utf-8") + asked.stdout
     assert "abc123" not in shown and "REDACTED" in asked.stdout
     assert_verified(config_path)
+
+
+# -- 4. a read-only look at a store made before spaces follows its migration by another process -------
+def test_a_read_only_old_store_never_reads_other_spaces_after_a_migration(settings, embedder):
+    from bench.spaces_migration import old_layout
+    from index_store.registry import PENDING, SourceRecord, now_iso
+    from index_store.sqlite_registry import SqliteRegistry
+    from index_store.store import Store
+    from ingest.pipeline import Ingestor
+
+    job = Ingestor(settings, embedder=embedder)
+    [article] = job.add_path(ARTICLE)
+    job.store.close()
+    path = settings.store_path / "registry.sqlite3"
+    old_layout(path)
+    reader = Store.from_settings(settings, read_only=True)  # e.g. 'bot ask' on the old store
+    generation = reader.registry.generation()
+    assert [r.id for r in reader.registry.all()] == [article.source_id]
+    # another process opens it to write: the file is migrated, and a server's space gets a source
+    writer = SqliteRegistry(path, space="guild-1")
+    writer.begin(SourceRecord("riverside", "Riverside", "x", "h" * 64, "mod", now_iso(), 0, PENDING), "Text.")
+    writer.commit("riverside", 1)
+    writer.close()
+    registry = reader.registry
+    assert [r.id for r in registry.all()] == [article.source_id] and registry.count() == 1
+    assert registry.get("riverside") is None and registry.text("riverside") is None
+    assert registry.ready_ids() == {article.source_id} and registry.by_hash("h" * 64) == []
+    assert registry.generation() == generation and registry.get_meta("collection") is not None
+    reader.close()
