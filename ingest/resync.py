@@ -25,11 +25,12 @@ from common.errors import SourceError, UserError
 from index_store.kv import KeyValue
 from index_store.registry import SourceRecord
 from ingest.loaders import LoadedSource
-from ingest.sources import Incoming, Sources, is_url
+from ingest.sources import Incoming, SourceGone, Sources, is_url
 
 log = logging.getLogger(__name__)
 
-Status = Literal["not-modified", "unchanged", "replaced", "failed"]
+# gone: removed (or replaced by another source) while it was being fetched; nothing to report
+Status = Literal["not-modified", "unchanged", "replaced", "failed", "gone"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Resyncer:
         """Write what ``check`` found; the caller holds the write lock."""
         record = checked.record
         state = self._state(sources.space, record.id)
+        try:
+            sources.check_still_there(record)  # removed while it was fetched: nothing to write or keep
+        except SourceGone as exc:
+            return SyncResult(record.id, record.title, "gone", str(exc))
         try:
             if checked.error:
                 raise SourceError(checked.error)

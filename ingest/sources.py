@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,10 @@ from ingest.writer import Outcome
 URL_SCHEMES = ("http://", "https://")
 
 
+class SourceGone(SourceError):
+    """A source fetched again was removed, or replaced by another one, while it was being fetched."""
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A source on its way in: its id, where it comes from, and how to read it."""
@@ -43,6 +47,8 @@ class Incoming:
     origin: str  # what is shown and stored
     read: Callable[[], LoadedSource]
     fetch_url: str | None = None  # the URL fetched, when it holds what must not be shown
+    # the source this one fetches again (refresh, re-sync): written only if it is still there, with its origin
+    replaces: SourceRecord | None = None
 
 
 def is_url(text: str) -> bool:
@@ -97,7 +103,7 @@ class Sources:
             raise SourceError(f"no source with id {source_id!r}")
         if not is_url(record.origin):
             raise SourceError(f"{source_id!r} was not added from a URL, so there is nothing to fetch again")
-        return self.from_url(self.fetch_url(record), source_id=source_id)
+        return replace(self.from_url(self.fetch_url(record), source_id=source_id), replaces=record)
 
     def fetch_url(self, record: SourceRecord) -> str:
         """The URL a URL source is fetched from: its origin, or the full URL its note keeps."""
@@ -123,12 +129,23 @@ class Sources:
         """Read (unless ``loaded`` already) and write one source; a near-duplicate of another
         is reported, not added, unless ``force``."""
         loaded = loaded or incoming.read()
+        if incoming.replaces is not None:
+            self.check_still_there(incoming.replaces)
         outcome = self.ingestor.add_document(
             loaded, source_id=incoming.source_id, origin=incoming.origin, added_by=added_by, force=force, stage=stage
         )
         if is_url(incoming.origin) and outcome.status in ("added", "replaced", "unchanged"):
             self._keep_fetch_url(outcome.source_id, incoming.fetch_url)
         return outcome
+
+    def check_still_there(self, record: SourceRecord) -> None:
+        """A source fetched again is written only if it is still there with the same origin: it may
+        have been removed (or replaced by another source) while it was being fetched. Front ends
+        call ``add`` under their write lock, so nothing changes between this check and the write."""
+        current = self.ingestor.store.registry.get(record.id)
+        if current is None or current.origin != record.origin:
+            what = "removed" if current is None else "replaced by another source"
+            raise SourceGone(f"{record.id!r} was {what} while it was being fetched; nothing was written")
 
     def _keep_fetch_url(self, source_id: str, fetch_url: str | None) -> None:
         registry = self.ingestor.store.registry

@@ -26,6 +26,16 @@ class Routes:
         self.pages[path] = (302, "text/plain", b"", {"Location": location})
 
 
+def respond(handler: BaseHTTPRequestHandler, body: bytes | str, content_type: str = "text/html; charset=utf-8") -> None:
+    """Send a whole 200 response: content type and length, body."""
+    data = body.encode() if isinstance(body, str) else body
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 @contextmanager
 def on_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve ``handler`` on a free loopback port; yields the base URL."""

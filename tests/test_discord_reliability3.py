@@ -8,6 +8,7 @@ import re
 
 import pytest
 from conftest import space_of
+from httpserver import Routes, on_loopback, respond, serve
 from test_discord import embed_of, moderator
 
 from common.spaces import guild_space
@@ -67,7 +68,6 @@ async def test_every_bracket_of_source_and_user_text_is_escaped(world, simcord_b
 
 # -- 2. a URL with credentials is refused; a secret query value is never posted -------------------------
 async def test_url_credentials_are_refused_and_secrets_never_posted(world, simcord_bot, bot_settings):
-    from httpserver import Routes, serve
 
     env, guild, channel, _mods, _alice = world
     mod = await moderator(env, simcord_bot, guild)
@@ -117,13 +117,7 @@ class SlowPages:
                     time.sleep(0.05)
                 if held:
                     pages.released.append(pages.release())
-                body = f"<title>{self.path}</title><p>The page {self.path} says the ferry sails at noon.</p>"
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                respond(self, f"<title>{self.path}</title><p>The page {self.path} says the ferry sails at noon.</p>")
 
             def log_message(self, *_args: object) -> None:
                 return
@@ -139,8 +133,6 @@ async def url_sources(space, base: str, count: int) -> None:  # type: ignore[no-
 
 async def test_a_slow_resync_holds_up_no_other_server(world, simcord_bot, bot_settings):
     import asyncio
-
-    from httpserver import on_loopback
 
     env, guild, _general, _mods, _alice = world
     bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
@@ -170,8 +162,6 @@ async def test_one_servers_resync_run_is_bounded_in_time(world, simcord_bot, bot
     import asyncio
     import time
 
-    from httpserver import on_loopback
-
     _env, guild, _general, mods, _alice = world
     bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
     bot_settings.bot.resync_run_seconds = 2
@@ -191,3 +181,41 @@ async def test_one_servers_resync_run_is_bounded_in_time(world, simcord_bot, bot
         await asyncio.sleep(0)
         again = await cog.resync(space)  # the next run checks first what this one did not reach
         assert [r.source_id for r in again] == ["page1", "page2", "page0"]
+
+
+# -- 5. a refresh racing a remove never brings the source back --------------------------------------
+async def test_a_refresh_racing_a_remove_never_brings_the_source_back(world, simcord_bot, bot_settings):
+    from http.server import BaseHTTPRequestHandler
+
+    from ingest.cli import main as ingest_main
+
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    news = guild.create_text_channel("news")
+    bot_settings.bot.announce_channel = news.id
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    config = str(simcord_bot.settings.store_path.parent / "config.toml")
+    page = {"text": "The ferry sails at 7am.", "remove_first": False}
+
+    class Ferry(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if page["remove_first"]:  # someone removes the source while it is being fetched
+                assert ingest_main(["remove", "ferry", "--space", guild_space(guild.id), "--config", config]) == 0
+            respond(self, f"<title>Ferry</title><p>{page['text']}</p>")
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    with on_loopback(Ferry) as base:
+        await mod.slash(channel, "source add", url=f"{base}/ferry.html", source_id="ferry")
+        await env.settle()
+        page["text"] = "The ferry now sails at 9am."
+        await mod.slash(channel, "source refresh", source="ferry")
+        await env.settle()
+        page.update(text="The ferry sails at noon.", remove_first=True)
+        raced = await mod.slash(channel, "source refresh", source="ferry")
+        await env.settle()
+    assert "'ferry' was removed while it was being fetched" in raced.response.content
+    assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("ferry") is None
+    announced = [m.content.split(":")[0] for m in news.history()]
+    assert announced == ["New source", "Source updated"]

@@ -75,3 +75,24 @@ def test_a_read_only_old_store_never_reads_other_spaces_after_a_migration(settin
     assert registry.ready_ids() == {article.source_id} and registry.by_hash("h" * 64) == []
     assert registry.generation() == generation and registry.get_meta("collection") is not None
     reader.close()
+
+
+# -- 5. a re-sync never brings back a source removed while its page was being fetched ----------------
+def test_a_resync_never_writes_a_source_removed_during_its_fetch(ingestor, settings, tmp_path):
+    from index_store.kv import open_kv
+    from ingest.resync import Resyncer
+    from ingest.sources import Sources
+
+    settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    routes = Routes()
+    routes.page("/ferry.html", "<title>Ferry</title><p>The ferry sails at 7am.</p>")
+    sources, resyncer = Sources(ingestor), Resyncer(open_kv(settings, "sync"))
+    with serve(routes) as base:
+        sources.add(sources.from_url(f"{base}/ferry.html", source_id="ferry"), added_by="mo")
+        routes.page("/ferry.html", "<title>Ferry</title><p>The ferry now sails at 9am.</p>")
+        [record] = resyncer.url_sources(sources)
+        checked = resyncer.check(sources, record)  # fetched outside the write lock...
+    ingestor.remove("ferry")  # ...while a moderator removed it
+    result = resyncer.apply(sources, checked)
+    assert result.status == "gone" and "was removed while it was being fetched" in result.detail
+    assert ingestor.store.registry.get("ferry") is None and ingestor.store.count() == 0

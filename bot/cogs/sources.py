@@ -153,9 +153,10 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             f"{outcome.status.capitalize()} **{md(outcome.title)}** as `{outcome.source_id}` "
             f"({outcome.chunks} chunks).",
         )
+        what, by = ("New source", "added") if outcome.status == "added" else ("Source updated", "updated")
         await self.announce(
             interaction,
-            f"New source: **{md(outcome.title)}** (`{outcome.source_id}`), added by {md(interaction.user.name)}.",
+            f"{what}: **{md(outcome.title)}** (`{outcome.source_id}`), {by} by {md(interaction.user.name)}.",
         )
 
     async def announce(self, interaction: discord.Interaction, text: str) -> None:
