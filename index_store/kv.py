@@ -4,11 +4,16 @@ Embedded, a SQLite file in the store directory (one table); in server mode, a co
 Chroma server (the JSON as the document, a one-number placeholder vector), so every bot process
 on that server reads and writes the same values.  Keys are ``"<space>/<name>"``; reads are never
 cached here, so a value another process wrote is seen on the next read.
+
+A value that is not a JSON object (a damaged row, a hand edit: ``{oops``, ``[1,2,3]``, ``null``)
+is logged and read as no value: ``get`` returns None, ``items`` gives None for it (so upkeep can
+delete it), and the next ``put`` overwrites it.  One bad row never makes a server unusable.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
@@ -17,15 +22,37 @@ from typing import Any, Protocol
 from common.settings import Settings
 from index_store.chroma import chroma_client, open_collection
 
+log = logging.getLogger(__name__)
+
 _PLACEHOLDER = [0.0]
 
 
 class KeyValue(Protocol):
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The value of ``key``; None if there is none, or if it cannot be read."""
+        ...
+
     def put(self, key: str, value: dict[str, Any]) -> None: ...
     def delete(self, key: str) -> None: ...
-    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any]]]: ...
+    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any] | None]]:
+        """Every key under ``prefix`` with its value (None: a value that cannot be read), by key."""
+        ...
+
     def close(self) -> None: ...
+
+
+def decode(key: str, raw: str | None, where: str) -> dict[str, Any] | None:
+    """A stored value, or None (logged) when it is not a JSON object."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        log.warning("ignoring the unreadable value of %s in %s: %.40r", key, where, raw)
+        return None
+    return value
 
 
 def open_kv(settings: Settings, name: str) -> KeyValue:
@@ -46,6 +73,7 @@ def sqlite_file(path: Path) -> sqlite3.Connection:
 
 class SqliteKV:
     def __init__(self, path: Path) -> None:
+        self.where = str(path)
         self._lock = threading.Lock()
         self._db = sqlite_file(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -53,7 +81,7 @@ class SqliteKV:
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return dict(json.loads(row[0])) if row else None
+        return decode(key, row[0], self.where) if row else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         with self._lock:
@@ -66,13 +94,13 @@ class SqliteKV:
         with self._lock:
             self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
 
-    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any] | None]]:
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self._lock:
             rows = self._db.execute(
                 "SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' ORDER BY key", (pattern,)
             ).fetchall()
-        return [(key, dict(json.loads(value))) for key, value in rows]
+        return [(key, decode(key, value, self.where)) for key, value in rows]
 
     def close(self) -> None:
         with self._lock:
@@ -81,11 +109,12 @@ class SqliteKV:
 
 class ChromaKV:
     def __init__(self, client: Any, name: str) -> None:
+        self.where = f"the Chroma collection {name}"
         self._col = open_collection(client, name, {"citebot": "kv"}, False)
 
     def get(self, key: str) -> dict[str, Any] | None:
         got = self._col.get(ids=[key], include=["documents"])
-        return dict(json.loads(got["documents"][0])) if got["ids"] else None
+        return decode(key, got["documents"][0], self.where) if got["ids"] else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self._col.upsert(ids=[key], embeddings=[_PLACEHOLDER], documents=[json.dumps(value)], metadatas=[{"k": 1}])
@@ -93,10 +122,10 @@ class ChromaKV:
     def delete(self, key: str) -> None:
         self._col.delete(ids=[key])
 
-    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any] | None]]:
         got = self._col.get(include=["documents"])
-        found = [(k, dict(json.loads(d))) for k, d in zip(got["ids"], got["documents"], strict=True)]
-        return sorted((k, v) for k, v in found if k.startswith(prefix))
+        keys = sorted((k, d) for k, d in zip(got["ids"], got["documents"], strict=True) if k.startswith(prefix))
+        return [(k, decode(k, d, self.where)) for k, d in keys]
 
     def close(self) -> None:
         return

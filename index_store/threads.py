@@ -37,10 +37,11 @@ class ThreadHistories:
         found = self.kv.get(_key(space, thread_id))
         if found is None:
             return None
-        if self._expired(found):
+        questions = found.get("questions", [])
+        if self._expired(found) or not isinstance(questions, list):
             self.kv.delete(_key(space, thread_id))
             return None
-        return [str(q) for q in found.get("questions", [])]
+        return [str(q) for q in questions]
 
     def record(self, space: str, thread_id: int, earlier: list[str], question: str) -> None:
         """Keep ``question`` after the ``earlier`` ones (a new thread's may hold context, such as
@@ -51,8 +52,9 @@ class ThreadHistories:
         self.kv.delete(_key(space, thread_id))
 
     def prune(self) -> int:
-        """Forget every conversation idle for too long; how many were dropped."""
-        stale = [key for key, value in self.kv.items() if "/thread/" in key and self._expired(value)]
+        """Forget every conversation idle for too long, and every one that cannot be read; how
+        many were dropped."""
+        stale = [key for key, value in self.kv.items() if "/thread/" in key and (value is None or self._expired(value))]
         for key in stale:
             self.kv.delete(key)
         return len(stale)

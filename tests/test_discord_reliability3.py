@@ -219,3 +219,26 @@ async def test_a_refresh_racing_a_remove_never_brings_the_source_back(world, sim
     assert (await space_of(simcord_bot, guild)).ingestor.store.registry.get("ferry") is None
     announced = [m.content.split(":")[0] for m in news.history()]
     assert announced == ["New source", "Source updated"]
+
+
+# -- 6. an unreadable settings row is ignored, and reset overwrites it --------------------------------
+async def test_an_unreadable_settings_row_leaves_the_server_usable_and_resettable(world, simcord_bot):
+    import sqlite3
+
+    from test_discord_spaces import admin_of
+
+    env, guild, general, _mods, alice = world
+    ada = admin_of(env, guild)
+    key = f"{guild_space(guild.id)}/settings"
+    path = simcord_bot.settings.store_path / "space-settings.sqlite3"
+    for bad in ("{oops", "[1,2,3]", "null"):
+        with sqlite3.connect(path) as con:
+            con.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, bad))
+        asked = await alice.slash(general, "ask", question="why was Loach expelled?")
+        assert "refus" in embed_of(asked).description
+        shown = await ada.slash(general, "settings show")
+        assert "Cooldown:** 0 s" in shown.response.content  # the defaults: no overrides
+        reset = await ada.slash(general, "settings reset", setting="all")
+        assert reset.response.content.startswith("Saved")
+        with sqlite3.connect(path) as con:
+            assert json.loads(con.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()[0]) == {}
