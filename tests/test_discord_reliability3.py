@@ -242,3 +242,33 @@ async def test_an_unreadable_settings_row_leaves_the_server_usable_and_resettabl
         assert reset.response.content.startswith("Saved")
         with sqlite3.connect(path) as con:
             assert json.loads(con.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()[0]) == {}
+
+
+# -- 7. upkeep survives an unreadable thread row and a failing prune ------------------------------------
+async def test_upkeep_goes_on_after_bad_thread_rows_and_a_failing_prune(world, simcord_bot, bot_settings):
+    import sqlite3
+
+    from bot.cogs.resync import PRUNE_SECONDS
+
+    env, guild, _general, _mods, _alice = world
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    space = guild_space(guild.id)
+    simcord_bot.space_settings.update(space, {"resync_hours": 1})
+    threads = simcord_bot.settings.store_path / "threads.sqlite3"
+    routes = Routes()
+    routes.page("/ferry.html", "<title>Ferry</title><p>The ferry sails at 7am.</p>")
+    with serve(routes) as base:
+        sources = (await space_of(simcord_bot, guild)).sources
+        sources.add(sources.from_url(f"{base}/ferry.html", source_id="ferry"), added_by="mo")
+        with sqlite3.connect(threads) as con:
+            con.executemany(
+                "INSERT INTO kv (key, value) VALUES (?, ?)",
+                [(f"{space}/thread/1", "{oops"), (f"{space}/thread/2", "[1]")],
+            )
+        await env.advance_time(PRUNE_SECONDS + 1)  # a re-sync, then a prune meets the bad rows
+        with sqlite3.connect(threads) as con:
+            assert con.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # skipped and deleted
+            con.execute("DROP TABLE kv")  # the next prune fails (as on a damaged file)
+        await env.advance_time(PRUNE_SECONDS + 1)
+        await env.advance_time(PRUNE_SECONDS + 1)  # the loop is still there: a third re-sync
+    assert routes.hits == ["/ferry.html"] * 4

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import discord
 from discord.ext import commands, tasks
@@ -40,18 +42,21 @@ class UpkeepCog(commands.Cog):
 
     @tasks.loop(minutes=TICK_MINUTES)
     async def tick(self) -> None:
+        """One round of upkeep. Every step is guarded: its failure is logged and the next step, and
+        the next round, still run (an exception escaping here would end the loop, and with it
+        every server's re-sync and pruning, until a restart)."""
         await self.bot.wait_until_ready()
         for guild in list(self.bot.guilds):
-            try:
-                await self.resync_if_due(guild)
-            except Exception:
-                log.exception("scheduled re-sync of server %s failed", guild.id)
+            await guarded(self.resync_if_due(guild), f"scheduled re-sync of server {guild.id}")
         now = discord.utils.utcnow().timestamp()
         if now - self._pruned_at >= PRUNE_SECONDS:
             self._pruned_at = now
-            dropped = await asyncio.to_thread(self.bot.histories.prune)
-            if dropped:
-                log.info("forgot %d idle thread conversation(s)", dropped)
+            await guarded(self.prune(), "forgetting idle thread conversations")
+
+    async def prune(self) -> None:
+        dropped = await asyncio.to_thread(self.bot.histories.prune)
+        if dropped:
+            log.info("forgot %d idle or unreadable thread conversation(s)", dropped)
 
     async def resync_if_due(self, guild: discord.Guild) -> list[SyncResult]:
         config = await self.bot.guild_settings(guild)
@@ -91,6 +96,14 @@ class UpkeepCog(commands.Cog):
             async with self.bot.ingest_lock:
                 results.append(await asyncio.to_thread(self.resyncer.apply, space.sources, checked))
         return results
+
+
+async def guarded(step: Coroutine[Any, Any, Any], doing: str) -> None:
+    """Run one upkeep step; a failure (a locked database, a Chroma server's hiccup) is logged."""
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed; upkeep goes on", doing)
 
 
 async def setup(bot: CitebotBot) -> None:
