@@ -4,8 +4,10 @@ Each fetch is conditional (``If-None-Match`` / ``If-Modified-Since`` with the va
 last one), so an unchanged page costs a 304 and no body; a page sent again with the same
 content is caught by its content hash and writes nothing.  A changed page replaces that
 source's chunks through the one writer.  A failure is reported once (``first_failure``) and
-then kept quiet until the source syncs again (``recovered``).  The validators and the failing
-flag are kept per space and source in the store's ``sync`` table (``index_store/kv.py``).
+then kept quiet until the source syncs again (``recovered``).  The validators, the failing flag
+and when it was last checked are kept in the source's note in the registry (``sync``), so they
+go with the source: a source removed and added again starts afresh.  When each space last ran
+is kept in the store's ``sync`` table (``index_store/kv.py``).
 
 A re-sync is two steps, so a slow page never holds up anyone else's writes: ``check`` fetches
 (no writes, no lock needed) and ``apply`` writes what it found (the caller holds the write lock).
@@ -56,33 +58,34 @@ class Checked:
 
 
 class Resyncer:
-    """Re-syncs the URL sources of any space; its state (validators, hashes, failures, when each
-    source was last checked, when each space last ran) is kept per space in ``state``."""
+    """Re-syncs the URL sources of any space; when each space last ran is kept in ``runs``."""
 
-    def __init__(self, state: KeyValue, clock: Callable[[], float] = time.time) -> None:
-        self.state = state
+    def __init__(self, runs: KeyValue, clock: Callable[[], float] = time.time) -> None:
+        self.runs = runs
         self._clock = clock
 
     def url_sources(self, sources: Sources) -> list[SourceRecord]:
         """The URL sources of a space (``sources`` is that space's), least recently checked first."""
         found = [r for r in sources.records() if r.status == "ready" and is_url(r.origin)]
-        return sorted(found, key=lambda r: float(self._state(sources.space, r.id).get("checked", 0.0)))
+        return sorted(found, key=lambda r: float(_state(sources, r.id).get("checked", 0.0)))
 
     def claim_if_due(self, space: str, every_hours: float) -> bool:
         """Whether a re-sync of ``space`` is due now; if so it is recorded as started, so another
         bot process sharing the store does not start the same one."""
         if every_hours <= 0:
             return False
-        last = self.state.get(f"{space}/last-run") or {}
+        last = self.runs.get(f"{space}/last-run") or {}
         now = self._clock()
         if now - float(last.get("at", 0.0)) < every_hours * 3600:
             return False
-        self.state.put(f"{space}/last-run", {"at": now})
+        self.runs.put(f"{space}/last-run", {"at": now})
         return True
 
     def check(self, sources: Sources, record: SourceRecord, timeout: float | None = None) -> Checked:
         """Fetch a URL source again, conditionally; writes nothing. ``timeout`` may shorten the fetch."""
-        state = self._current(sources.space, record)
+        state = _state(sources, record.id)
+        if state.get("hash") != record.content_hash:  # validators belong to the content sent with them
+            state = {}
         try:
             url = sources.fetch_url(record)
             got = sources.fetch(url, timeout=timeout, etag=state.get("etag"), last_modified=state.get("last_modified"))
@@ -97,7 +100,7 @@ class Resyncer:
     def apply(self, sources: Sources, checked: Checked) -> SyncResult:
         """Write what ``check`` found; the caller holds the write lock."""
         record = checked.record
-        state = self._state(sources.space, record.id)
+        state = _state(sources, record.id)
         try:
             sources.check_still_there(record)  # removed while it was fetched: nothing to write or keep
         except SourceGone as exc:
@@ -109,10 +112,10 @@ class Resyncer:
         except UserError as exc:
             log.info("re-sync of %s failed: %s", record.id, exc)
             failing = bool(state.get("failing"))
-            self._put(sources.space, record.id, state | {"failing": True, "checked": self._clock()})
+            _put(sources, record.id, state | {"failing": True, "checked": self._clock()})
             return SyncResult(record.id, record.title, "failed", str(exc), first_failure=not failing)
         kept = {"hash": content_hash, **checked.validators, "failing": False, "checked": self._clock()}
-        self._put(sources.space, record.id, kept)
+        _put(sources, record.id, kept)
         return SyncResult(record.id, record.title, status, recovered=bool(state.get("failing")))
 
     @staticmethod
@@ -131,15 +134,13 @@ class Resyncer:
         status: Status = "replaced" if outcome.status == "replaced" else "unchanged"
         return status, replaced.content_hash if replaced else record.content_hash
 
-    # -- state ----------------------------------------------------------------------
-    def _state(self, space: str, source_id: str) -> dict[str, Any]:
-        return self.state.get(f"{space}/source/{source_id}") or {}
 
-    def _current(self, space: str, record: SourceRecord) -> dict[str, Any]:
-        """The state, if it belongs to the content the source has now: validators belong to the
-        content they were sent with, so a source replaced by other means is fetched whole."""
-        state = self._state(space, record.id)
-        return state if state.get("hash") == record.content_hash else {}
+def _state(sources: Sources, source_id: str) -> dict[str, Any]:
+    """A source's re-sync state, kept in its note (so it is deleted with the source)."""
+    state = sources.ingestor.store.registry.note(source_id).get("sync")
+    return state if isinstance(state, dict) else {}
 
-    def _put(self, space: str, source_id: str, state: dict[str, Any]) -> None:
-        self.state.put(f"{space}/source/{source_id}", state)
+
+def _put(sources: Sources, source_id: str, state: dict[str, Any]) -> None:
+    registry = sources.ingestor.store.registry
+    registry.set_note(source_id, registry.note(source_id) | {"sync": state})

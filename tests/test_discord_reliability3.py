@@ -272,3 +272,32 @@ async def test_upkeep_goes_on_after_bad_thread_rows_and_a_failing_prune(world, s
         await env.advance_time(PRUNE_SECONDS + 1)
         await env.advance_time(PRUNE_SECONDS + 1)  # the loop is still there: a third re-sync
     assert routes.hits == ["/ferry.html"] * 4
+
+
+# -- 8. a removed and re-added source starts its re-sync afresh --------------------------------------
+async def test_a_readded_source_does_not_inherit_the_old_ones_resync_state(world, simcord_bot, bot_settings):
+    env, guild, general, mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    simcord_bot.space_settings.update(guild_space(guild.id), {"resync_hours": 1, "moderators_channel": mods.id})
+    routes = Routes()
+    routes.page("/ferry.html", "<title>Ferry</title><p>The ferry sails at 7am.</p>")
+
+    def notices() -> list[str]:
+        return [m.content for m in mods.history() if "Re-sync" in m.content]
+
+    with serve(routes) as base:
+        await mod.slash(general, "source add", url=f"{base}/ferry.html", source_id="ferry")
+        await env.settle()
+        routes.failing.add("/ferry.html")
+        await env.advance_time(3601)
+        assert len(notices()) == 1 and "Re-sync failed" in notices()[0]
+        await mod.slash(general, "source remove", source="ferry")
+        routes.failing.clear()
+        await mod.slash(general, "source add", url=f"{base}/ferry.html", source_id="ferry")
+        await env.settle()
+        await env.advance_time(3601)  # the new source syncs: nothing to say, it never failed
+        assert len(notices()) == 1 and len(routes.hits) == 4
+        routes.failing.add("/ferry.html")
+        await env.advance_time(3601)  # its first failure is reported
+    assert len(notices()) == 2 and "Re-sync failed" in notices()[1]
