@@ -142,6 +142,7 @@ class Engine:
             raise StaleIndexError(
                 "the index was built with other embedding or chunking settings; run: python -m ingest reindex"
             )
+        self.store.follow(generation)  # a read-only store catches up with other processes' writes
         with self._lock:
             self._texts.clear()
             self._texts_generation = generation

@@ -164,6 +164,7 @@ class Store:
             self.registry = SqliteRegistry(path / "registry.sqlite3", space=space, read_only=read_only)
             self._open_embedded(accept_empty_registry)
         self._vectors: ChromaVectorStore | None = None
+        self._followed: str | None = None  # the registry generation this store last caught up with
         if not read_only and self.registry.get_meta("collection") is None:
             self.mark_collection_current()
 
@@ -229,6 +230,27 @@ class Store:
             self._vectors = None
         log.info("reopened the vector index to see changes made by another process")
         return True
+
+    def follow(self, generation: str) -> None:
+        """Catch up with what other processes wrote, when the registry's ``generation`` says that
+        something changed (readers call this once a question).
+
+        Only a read-only store needs to: a writer holds the store's lock, or shares a Chroma
+        server, and so sees its own writes.  Read-only, a space's collection that did not exist
+        when the store was opened is looked for again, and an embedded index is reopened: it keeps
+        in memory the vectors it loaded, and would answer from them alone (new sources reaching
+        answers through BM25 only)."""
+        if not self.read_only or generation == self._followed:
+            return
+        first, self._followed = self._followed is None, generation
+        if self.collection is None:
+            with _REFRESH_LOCK:
+                if self._client is None:
+                    self._client = chroma_client(self.config, self.path, read_only=True)
+                self.collection = open_collection(self._client, self.collection_name, self._meta, True)
+                self._vectors = None
+        elif not first:
+            self._refresh()
 
     def mark_collection_current(self) -> None:
         """Record that the registry's sources are indexed in this configuration's collection."""

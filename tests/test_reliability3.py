@@ -96,3 +96,48 @@ def test_a_resync_never_writes_a_source_removed_during_its_fetch(ingestor, setti
     result = resyncer.apply(sources, checked)
     assert result.status == "gone" and "was removed while it was being fetched" in result.detail
     assert ingestor.store.registry.get("ferry") is None and ingestor.store.count() == 0
+
+
+# -- 9. read-only engines follow the store's generation: new spaces' sources, new vectors -------------
+RIVERSIDE = "The Riverside library will open a new reading room on 3 March 2026.\nEntry is free for members.\n"
+ADD_TO_TWO_SPACES = """
+import sys
+from pathlib import Path
+from common.settings import load
+from index_store.store import Store
+from ingest.pipeline import Ingestor
+settings = load(sys.argv[1])
+for space in ("default", "guild-1"):
+    job = Ingestor(settings, store=Store.from_settings(settings, space=space))
+    assert [o.status for o in job.add_path(Path(sys.argv[2]))] == ["added"]
+    job.store.close()
+"""
+
+
+def test_read_only_engines_see_sources_and_vectors_another_process_adds(config_path, embedder, tmp_path):
+    import subprocess
+    import sys
+
+    from citebot.engine import Engine
+    from common.settings import PROJECT_ROOT, load
+    from index_store.store import Store
+
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    settings = load(config_path)
+    # 'bot chat' on the default space, and on a space with no sources yet (no collection at all)
+    engines = {
+        space: Engine(settings, Store.from_settings(settings, space=space, read_only=True), embedder)
+        for space in ("default", "guild-1")
+    }
+    question = "When will the Riverside library open its reading room?"
+    assert not any(engine.ask(question).answered for engine in engines.values())
+    page = tmp_path / "riverside.txt"
+    page.write_text(RIVERSIDE, encoding="utf-8")
+    other = [sys.executable, "-c", ADD_TO_TWO_SPACES, str(config_path), str(page)]
+    added = subprocess.run(other, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert added.returncode == 0, added.stderr
+    for space, engine in engines.items():
+        hits = [h for h in engine.evidence(question).hits if h.chunk.source_id == "riverside"]
+        assert hits and hits[0].dense_rank is not None, space  # found by the vector search, not BM25 alone
+        answer = engine.ask(question)
+        assert answer.answered and "3 March 2026" in answer.text, space
