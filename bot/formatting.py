@@ -26,16 +26,17 @@ _MARKUP = re.compile(r"([\\*_~`|\[\]()<>#])")
 _LINE_START = re.compile(r"^([ \t]*)([-+]|\d+\.)(?=\s|\\#)", re.MULTILINE)
 
 
-def md(text: str) -> str:
+def md(text: str, *, mentions: bool = True) -> str:
     """``text`` shown as itself: source text, titles, questions and names are never Discord
     markdown (no masked links, spoilers, headers, code blocks, lists) and never look like mentions.
 
     Every markdown character is escaped with a backslash, each one on its own: Discord's own
     ``escape_markdown`` matches a masked link greedily from the first ``[`` to the last ``)``
     and escapes only the first character, so in ``[1] ... [click](https://...)`` the link stays
-    live. A trimmed result stays safe: cutting text off its end never unescapes what is left."""
+    live. A trimmed result stays safe: cutting text off its end never unescapes what is left.
+    ``mentions=False`` where Discord renders no mentions (an embed's title)."""
     escaped = _LINE_START.sub(_escape_marker, _MARKUP.sub(r"\\\1", text))
-    return discord.utils.escape_mentions(escaped)
+    return discord.utils.escape_mentions(escaped) if mentions else escaped
 
 
 def _escape_marker(match: re.Match[str]) -> str:
@@ -85,7 +86,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
     colour = ANSWER_COLOUR if answer.answered else ABSTAIN_COLOUR
     embed = discord.Embed(
         # an embed title renders no mentions: only its markdown needs escaping
-        title=trim(md(answer.question), TITLE_LIMIT),
+        title=trim(md(answer.question, mentions=False), TITLE_LIMIT),
         description=trim(md(answer.text), DESCRIPTION_LIMIT - 200),
         colour=colour,
     )

@@ -158,6 +158,7 @@ async def test_discord_reply_is_edited_as_the_stream_arrives(ingestor, embedder)
 
     from bot.discord_app import build_bot
     from bot.drafts import DRAFT_PREFIX
+    from bot.formatting import md
 
     ingestor.add_path(ARTICLE)
     settings = ingestor.settings.model_copy(deep=True)
@@ -180,4 +181,4 @@ async def test_discord_reply_is_edited_as_the_stream_arrives(ingestor, embedder)
     assert 1 <= len(drafts) <= took + 1  # at most once a second
     assert all(e.json["allowed_mentions"]["parse"] == [] for e in edits)
     [embed] = result.response.embeds
-    assert embed.description == f"{REFUSAL}. [1]" and not result.response.content
+    assert embed.description == md(f"{REFUSAL}. [1]") and not result.response.content  # shown as text
