@@ -16,9 +16,12 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from common.errors import StoreError
 from common.settings import Settings
 from index_store.chroma import chroma_client, open_collection
 
@@ -63,41 +66,83 @@ def open_kv(settings: Settings, name: str) -> KeyValue:
     return SqliteKV(settings.store_path / f"{name}.sqlite3")
 
 
+# What each small file beside the registry holds: all that is lost by moving a damaged one aside.
+_HOLDS = {
+    "space-settings": "each server's /settings (they go back to the config.toml defaults)",
+    "threads": "the thread conversations kept for follow-ups",
+    "sync": "when each server last re-synced (the next re-sync runs at once)",
+    "feedback": "the helpful / not helpful votes",
+}
+
+
+def damaged_file(path: Path, exc: BaseException) -> str:
+    """What to say about a damaged small file: which, and the least destructive remedy (the
+    sources are in the registry and the index, which it does not touch)."""
+    holds = _HOLDS.get(path.stem, "data kept beside the sources")
+    return (
+        f"{path} is damaged ({exc}); it holds only {holds}, not the sources. Stop the bot and move "
+        f"{path.name} aside (a new one is made on the next start), or restore it from a backup"
+    )
+
+
+@contextmanager
+def reporting_damage(path: Path) -> Iterator[None]:
+    """Turn SQLite's 'file is not a database' and the like into a StoreError naming ``path``."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged_file(path, exc)) from None
+
+
 def sqlite_file(path: Path) -> sqlite3.Connection:
     """A SQLite file of the store directory, shared by threads (callers hold their own lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
+    with reporting_damage(path):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
     return db
 
 
 class SqliteKV:
+    """A damaged file is a StoreError naming it (``damaged_file``), whenever it is found."""
+
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.where = str(path)
         self._lock = threading.Lock()
         self._db = sqlite_file(path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        with reporting_damage(path):
+            self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, reporting_damage(self.path):
+            yield self._db
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        with self._using() as db:
+            row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return decode(key, row[0], self.where) if row else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._using() as db:
+            db.execute(
                 "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
             )
 
     def delete(self, key: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        with self._using() as db:
+            db.execute("DELETE FROM kv WHERE key = ?", (key,))
 
     def items(self, prefix: str = "") -> list[tuple[str, dict[str, Any] | None]]:
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self._lock:
-            rows = self._db.execute(
+        with self._using() as db:
+            rows = db.execute(
                 "SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' ORDER BY key", (pattern,)
             ).fetchall()
         return [(key, decode(key, value, self.where)) for key, value in rows]

@@ -141,3 +141,26 @@ def test_read_only_engines_see_sources_and_vectors_another_process_adds(config_p
         assert hits and hits[0].dense_rank is not None, space  # found by the vector search, not BM25 alone
         answer = engine.ask(question)
         assert answer.answered and "3 March 2026" in answer.text, space
+
+
+# -- 11. a damaged settings or conversations file is named, with the least destructive remedy -------
+def test_a_damaged_settings_or_threads_file_is_named_with_its_own_remedy(config_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from common.settings import PROJECT_ROOT
+
+    config_path.write_text('[store]\npath = "store"\n[ingest]\ndefault_sources = []\n', encoding="utf-8")
+    env = os.environ | {"DISCORD_TOKEN": "not-a-token", "CITEBOT_BOT__API_BASE": "http://127.0.0.1:9/api"}
+    command = [sys.executable, "-m", "bot", "run", "--config", str(config_path)]
+    store = tmp_path / "store"
+    store.mkdir()
+    for name in ("space-settings.sqlite3", "threads.sqlite3"):
+        (store / name).write_bytes(b"this is not a database " * 200)
+        out = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        [line] = [x for x in out.stderr.splitlines() if x.startswith("error:")]
+        assert f"{store / name} is damaged" in line and f"move {name} aside" in line and "not the sources" in line
+        assert "registry" not in line and "ingest import" not in line
+        (store / name).unlink()
