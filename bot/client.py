@@ -5,8 +5,8 @@ built outside (``bot/discord_app.py``) and passed in; each cog is an
 extension (``bot/cogs/*.py`` with ``async def setup(bot)``) loaded by name in
 ``setup_hook``, so this module imports no cog.  All engine, Chroma and file
 work runs in worker threads, so the gateway heartbeat never waits on it.
-Every server is served from its own space (``bot/spaces.py``): ``space`` is the one way
-to its engine and sources.
+Every server is served from its own space (``bot/spaces.py``): ``async with bot.space(guild_id)``
+is the one way to its engine and sources, and keeps the space open while it is used.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import discord
@@ -80,9 +81,11 @@ class CitebotBot(commands.Bot):
         self.jobs: set[asyncio.Task[Any]] = set()
         self._warm: asyncio.Task[None] | None = None
 
-    async def space(self, guild_id: int | None) -> Space:
-        """The space of a server (the default space for direct messages), opened on first use."""
-        return await self.spaces.get(space_name(guild_id))
+    def space(self, guild_id: int | None, wait: float | None = None) -> AbstractAsyncContextManager[Space]:
+        """The space of a server (the default space for direct messages), opened on first use and
+        kept open while the ``async with`` block runs (``wait``: seconds to wait for it to open,
+        else TimeoutError)."""
+        return self.spaces.use(space_name(guild_id), wait)
 
     def check_question(self, question: str) -> str:
         return self.spaces.default.engine.check_question(question)
@@ -117,15 +120,16 @@ class CitebotBot(commands.Bot):
 
     async def answer(
         self,
-        space: Space,
+        guild_id: int | None,
         question: str,
         history: Sequence[str] = (),
         on_text: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer from ``space`` in a worker thread; ``history``: the earlier questions a
-        follow-up leans on."""
+        """Answer from the server's space in a worker thread, keeping the space open meanwhile;
+        ``history``: the earlier questions a follow-up leans on."""
         await self.engine_ready()
-        return await asyncio.to_thread(space.engine.ask, question, list(history), on_text)
+        async with self.space(guild_id) as space:
+            return await asyncio.to_thread(space.engine.ask, question, list(history), on_text)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a background job, keeping a reference so it is neither lost nor collected."""

@@ -173,6 +173,13 @@ class BotSettings(_Section):
     history_max_age_hours: float = Field(
         168.0, gt=0, le=8760, description="A thread's conversation is forgotten this long after its last question."
     )
+    max_open_spaces: int = Field(
+        64,
+        ge=1,
+        le=100_000,
+        description="Most servers' spaces kept open at once (engine, lexical index, caches); opening one more "
+        "closes the least recently used, once no question is being answered in it. The default space always is.",
+    )
     resync_run_seconds: float = Field(
         120.0,
         gt=0,

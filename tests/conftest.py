@@ -92,7 +92,9 @@ def simcord_bot(bot_settings: Settings, embedder: Embedder):  # type: ignore[no-
 
 async def space_of(bot, guild):  # type: ignore[no-untyped-def]
     """A server's space in the bot (opened, and seeded, if this is its first use)."""
-    return await bot.space(guild.id)
+    from common.spaces import guild_space
+
+    return await bot.spaces.get(guild_space(guild.id))
 
 
 @pytest.fixture

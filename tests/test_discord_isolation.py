@@ -186,7 +186,7 @@ async def test_concurrent_first_uses_open_and_seed_a_space_once(simcord_bot, mon
         return prepare(self, paths)
 
     monkeypatch.setattr(Ingestor, "prepare_space", counting)
-    spaces = await asyncio.gather(*(simcord_bot.space(4242) for _ in range(5)))
+    spaces = await asyncio.gather(*(simcord_bot.spaces.get("guild-4242") for _ in range(5)))
     assert all(space is spaces[0] for space in spaces) and opened == ["guild-4242"]
     assert ids(spaces[0]) == {"ken-loach-expelled"}
 
@@ -200,9 +200,9 @@ async def test_refresh_as_a_servers_first_command_defers_then_answers(servers):
 
 async def test_a_space_left_with_unlisted_chunks_still_opens(simcord_bot):
     """A crash between a remove's registry delete and its chunk delete, on a server's last source."""
-    space = await simcord_bot.space(777)
+    space = await simcord_bot.spaces.get("guild-777")
     space.ingestor.store.registry.delete("ken-loach-expelled")
     assert space.ingestor.store.count() > 0 and space.ingestor.store.registry.count() == 0
     simcord_bot.spaces._open.pop(space.name)  # as after a restart
-    reopened = await simcord_bot.space(777)
+    reopened = await simcord_bot.spaces.get("guild-777")
     assert reopened is not space and not reopened.engine.ask("why was Loach expelled?").citations

@@ -301,3 +301,37 @@ async def test_a_readded_source_does_not_inherit_the_old_ones_resync_state(world
         routes.failing.add("/ferry.html")
         await env.advance_time(3601)  # its first failure is reported
     assert len(notices()) == 2 and "Re-sync failed" in notices()[1]
+
+
+# -- 10. open spaces are bounded; one in use is closed only when its use ends ------------------------
+async def test_open_spaces_are_bounded_and_one_in_use_closes_after_its_question(world, simcord_bot, bot_settings):
+    import sqlite3
+
+    env, *_ = world
+    bot_settings.bot.max_open_spaces = 2
+    members = []
+    for name in ("one", "two", "three"):
+        guild = env.create_guild(name)
+        members.append((guild, guild.create_text_channel("general"), guild.add_member(env.create_user(name))))
+    names = [guild_space(guild.id) for guild, _, _ in members]
+
+    async def ask(i: int) -> str:
+        _guild, channel, member = members[i]
+        return embed_of(await member.slash(channel, "ask", question="why was Loach expelled?")).description
+
+    assert "refus" in await ask(0) and "refus" in await ask(1)
+    first = simcord_bot.spaces.ready(names[0])
+    assert "refus" in await ask(2)  # a third server's space: the least recently used one is closed
+    assert simcord_bot.spaces.open_names() == ["default", names[1], names[2]]
+    assert first.closed
+    with pytest.raises(sqlite3.ProgrammingError):  # its store is closed: nothing of it stays open
+        first.ingestor.store.registry.count()
+    assert "refus" in await ask(0)  # ...and opens again when its server asks
+    assert simcord_bot.spaces.open_names() == ["default", names[2], names[0]]
+
+    async with simcord_bot.spaces.use(names[2]) as busy:  # a question being answered in it
+        assert "refus" in await ask(0)
+        assert "refus" in await ask(1)  # evicts it: the least recently used
+        assert names[2] not in simcord_bot.spaces.open_names() and not busy.closed
+        assert "refus" in busy.engine.ask("why was Loach expelled?").text
+    assert busy.closed

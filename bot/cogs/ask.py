@@ -21,6 +21,7 @@ from bot.drafts import DraftEditor
 from bot.errors import user_message
 from bot.formatting import answer_embed, md, trim
 from bot.replies import NO_MENTIONS, send_private
+from bot.spaces import space_name
 from bot.views import AnswerView
 from citebot.models import Answer
 from common.space_settings import SpaceSettings
@@ -60,13 +61,13 @@ class AskCog(commands.Cog):
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
         await interaction.response.defer(thinking=True)
-        space = await self.bot.space(interaction.guild_id)
 
         async def show(draft: str) -> None:
             await interaction.edit_original_response(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with DraftEditor(show) as drafts:
-            answer = await self.bot.answer(space, question, on_text=drafts.push if self.bot.streams else None)
+            on_text = drafts.push if self.bot.streams else None
+            answer = await self.bot.answer(interaction.guild_id, question, on_text=on_text)
         view = AnswerView(self.bot, answer, interaction.user.id, interaction.guild_id)
         if drafts.edits:
             await interaction.edit_original_response(
@@ -127,7 +128,7 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
-        space = await self.bot.space(message.guild.id if message.guild is not None else None)
+        guild_id = message.guild.id if message.guild is not None else None
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
@@ -138,8 +139,10 @@ class AskCog(commands.Cog):
                 await draft_message.edit(content=draft, allowed_mentions=NO_MENTIONS)
 
         async with thread.typing(), DraftEditor(show) as drafts:
-            answer = await self.bot.answer(space, question, history, on_text=drafts.push if self.bot.streams else None)
-        await asyncio.to_thread(self.bot.histories.record, space.name, thread.id, history, answer.question)
+            answer = await self.bot.answer(
+                guild_id, question, history, on_text=drafts.push if self.bot.streams else None
+            )
+        await asyncio.to_thread(self.bot.histories.record, space_name(guild_id), thread.id, history, answer.question)
         view = AnswerView(self.bot, answer, message.author.id, thread.guild.id)
         note = None
         if forum and not answer.answered:

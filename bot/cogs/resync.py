@@ -63,8 +63,8 @@ class UpkeepCog(commands.Cog):
         name = guild_space(guild.id)
         if not await asyncio.to_thread(self.resyncer.claim_if_due, name, config.resync_hours):
             return []
-        space = await self.bot.space(guild.id)
-        results = await self.resync(space)
+        async with self.bot.space(guild.id) as space:
+            results = await self.resync(space)
         for result in results:
             if result.status == "replaced":
                 text = f"Source updated: **{md(result.title)}** (`{result.source_id}`) changed at its URL."

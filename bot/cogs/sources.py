@@ -8,6 +8,7 @@ writes only the space of the server it is used in (``CitebotBot.space``).
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 
 import discord
 from discord import app_commands
@@ -41,8 +42,9 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             raise NotModerator()
         return True
 
-    async def _space(self, interaction: discord.Interaction) -> Space:
-        return await self.bot.space(interaction.guild_id)
+    def _space(self, interaction: discord.Interaction, wait: float | None = None) -> AbstractAsyncContextManager[Space]:
+        """The space of the server the command (or button) was used in, open while it is used."""
+        return self.bot.space(interaction.guild_id, wait)
 
     @property
     def _incoming(self) -> Sources:
@@ -115,12 +117,12 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
 
         who = f"{interaction.user.name} ({interaction.user.id})"
         try:
-            space = await self._space(interaction)  # the server the command was used in, button or not
-            loaded = await asyncio.to_thread(incoming.read)
-            async with self.bot.ingest_lock:
-                outcome = await asyncio.to_thread(
-                    space.sources.add, incoming, added_by=who, force=force, stage=stage, loaded=loaded
-                )
+            async with self._space(interaction) as space:
+                loaded = await asyncio.to_thread(incoming.read)
+                async with self.bot.ingest_lock:
+                    outcome = await asyncio.to_thread(
+                        space.sources.add, incoming, added_by=who, force=force, stage=stage, loaded=loaded
+                    )
         except Exception as exc:
             await edit_reply(
                 interaction, f"Could not add the source: {user_message(exc, doing=f'adding source {source_id}')}"
@@ -167,8 +169,8 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     @app_commands.command(name="list", description="List the sources")
     async def list_sources(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
-        space = await self._space(interaction)
-        records = await asyncio.to_thread(space.sources.records)
+        async with self._space(interaction) as space:
+            records = await asyncio.to_thread(space.sources.records)
         lines = [
             f"`{r.id}` \u2014 {md(trim(r.title, 80))} \u00b7 {r.chunk_count} chunks \u00b7 added {r.added_at[:10]}"
             for r in records
@@ -186,8 +188,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     @app_commands.describe(source="The source to remove")
     async def remove(self, interaction: discord.Interaction, source: str) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
-        space = await self._space(interaction)
-        async with self.bot.ingest_lock:
+        async with self._space(interaction) as space, self.bot.ingest_lock:
             outcome = await asyncio.to_thread(space.ingestor.remove, source)
         await interaction.followup.send(
             f"Removed **{md(outcome.title)}** (`{outcome.source_id}`, {outcome.chunks} chunks).",
@@ -205,12 +206,11 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         # A mistake (an unknown id, not a URL source) is answered privately, before the reply is
         # deferred, unless the server's space must be opened first (that may take longer than
         # Discord waits for a first response).
-        space = self.bot.spaces.ready(space_name(interaction.guild_id))
-        if space is None:
+        if self.bot.spaces.ready(space_name(interaction.guild_id)) is None:
             await interaction.response.defer(thinking=True)
-            space = await self._space(interaction)
         try:
-            incoming = await asyncio.to_thread(space.sources.for_refresh, source)
+            async with self._space(interaction) as space:
+                incoming = await asyncio.to_thread(space.sources.for_refresh, source)
         except UserError as exc:
             if not interaction.response.is_done():
                 raise
@@ -224,10 +224,10 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     @refresh.autocomplete("source")
     async def _source_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            space = await asyncio.wait_for(self._space(interaction), AUTOCOMPLETE_WAIT)
+            async with self._space(interaction, wait=AUTOCOMPLETE_WAIT) as space:
+                records = await asyncio.to_thread(space.sources.records)
         except TimeoutError:  # the space is still opening (its first use): no choices this time
             return []
-        records = await asyncio.to_thread(space.sources.records)
         needle = current.lower()
         found = [r for r in records if needle in r.id.lower() or needle in r.title.lower()]
         return [app_commands.Choice(name=trim(f"{r.title} ({r.id})", 100), value=r.id[:100]) for r in found[:25]]
