@@ -11,7 +11,8 @@ import re
 from common.errors import UsageError
 
 DEFAULT_SPACE = "default"
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# Chroma names a collection after its space, and wants it to end in a letter or digit too.
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?")
 
 
 def guild_space(guild_id: int) -> str:
@@ -24,6 +25,6 @@ def check_space(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise UsageError(
             f"{name!r} is not a space name: use 1-63 lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit."
+            "starting and ending with a letter or digit."
         )
     return name

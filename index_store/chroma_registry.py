@@ -95,6 +95,10 @@ class ChromaRegistry:
     def note(self, source_id: str) -> dict[str, Any]:
         return decode_note(source_id, self.get_meta(note_key(source_id)))
 
+    def spaces(self) -> list[str]:
+        got = self._get(where={"kind": "source"}, include=["metadatas"])
+        return sorted({str(m["space"]) for m in got["metadatas"]})
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         meta = {f: getattr(record, f) for f in _FIELDS} | {"kind": "source", "status": PENDING, "chunk_count": 0}

@@ -115,6 +115,11 @@ class Registry(Protocol):
         """The source's note ({} if it has none)."""
         ...
 
+    def spaces(self) -> list[str]:
+        """Every space that holds sources, in this registry's file or collection (for tools that
+        check the whole store: ``ingest verify --all-spaces``)."""
+        ...
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None: ...
 

@@ -221,6 +221,10 @@ class SqliteRegistry:
     def note(self, source_id: str) -> dict[str, Any]:
         return decode_note(source_id, self.get_meta(note_key(source_id)))
 
+    def spaces(self) -> list[str]:
+        with self._reading() as db:
+            return [row[0] for row in db.execute("SELECT DISTINCT space FROM sources ORDER BY space")]
+
     # -- writes --------------------------------------------------------------
     def begin(self, record: SourceRecord, text: str) -> None:
         """Insert or replace a source as pending (its chunks are about to be written)."""

@@ -178,7 +178,8 @@ class Store:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
             raise StoreError(
                 f"the vector index {index / 'chroma.sqlite3'} cannot be opened ({first}); the registry keeps "
-                f"every source's text, so move {index} aside and run python -m ingest verify to rebuild it"
+                f"every source's text, so move {index} aside and run python -m ingest verify --all-spaces to "
+                "rebuild it (every space's vectors)"
             ) from None
         if not accept_empty_registry and self.registry.count() == 0 and (chunks := self.count()) > 0:
             self.registry.close()

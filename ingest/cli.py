@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", parents=[common], help="check registry and index agree; repair what differs")
     verify.add_argument("--check-only", action="store_true", help="report without repairing")
     verify.add_argument(
+        "--all-spaces", action="store_true", help="check (and repair) every space of the store, not only --space"
+    )
+    verify.add_argument(
         "--accept-empty-registry",
         action="store_true",
         help="repair even when the registry lists no sources (deletes every chunk in the index)",
@@ -92,7 +95,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "list":
             return _list(ingestor, args.json)
         if args.command == "verify":
-            return _verify(ingestor, args.json, repair=not args.check_only)
+            return _verify(ingestor, args, settings)
         if args.command == "export":
             count = ingestor.export(args.file)
             print(json.dumps({"exported": count, "file": str(args.file)}) if args.json else f"exported {count} sources")
@@ -175,19 +178,43 @@ def _with_progress(total: int, job: Callable[[Callable[[int], None] | None], lis
         return job(bar.update)
 
 
-def _verify(ingestor: Ingestor, as_json: bool, repair: bool) -> int:
-    report = ingestor.verify(repair=repair)
+def _verify(ingestor: Ingestor, args: argparse.Namespace, settings: Settings) -> int:
+    """Verify (and repair) the space, or every space of the store (--all-spaces); say which
+    spaces were not checked."""
+    own = ingestor.store.space
+    others = [space for space in ingestor.store.registry.spaces() if space != own]
+    failed = False
+    for space in [own, *others] if args.all_spaces else [own]:
+        if space == own:
+            report = ingestor.verify(repair=not args.check_only)
+        else:
+            store = Store.from_settings(settings, space=space, read_only=args.check_only, accept_empty_registry=True)
+            try:
+                report = Ingestor(settings, store=store, embedder=ingestor.embedder).verify(repair=not args.check_only)
+            finally:
+                store.close()
+        failed |= not (report["consistent"] or report["repaired"])
+        unchecked: dict[str, object] = {} if args.all_spaces else {"not_checked": others}
+        _print_verified(report | {"space": space} | unchecked, args.json, named=args.all_spaces)
+    return 1 if failed else 0
+
+
+def _print_verified(report: dict[str, object], as_json: bool, *, named: bool) -> None:
     if as_json:
         print(json.dumps(report))
-    else:
-        state = "consistent" if report["consistent"] else ("repaired" if report["repaired"] else "INCONSISTENT")
-        print(f"{report['sources']} sources, {report['chunks']} chunks: {state}")
-        for key in ("pending", "orphaned_sources", "mismatched", "damaged_texts"):
-            if report[key]:
-                print(f"  {key}: {', '.join(report[key])}")  # type: ignore[arg-type]
-        if report["damaged_texts"]:
-            print("  a damaged text cannot be rebuilt from the store: re-add those sources, or ingest import a backup")
-    return 0 if report["consistent"] or report["repaired"] else 1
+        return
+    state = "consistent" if report["consistent"] else ("repaired" if report["repaired"] else "INCONSISTENT")
+    where = f"space {report['space']}: " if named else ""
+    print(f"{where}{report['sources']} sources, {report['chunks']} chunks: {state}")
+    for key in ("pending", "orphaned_sources", "mismatched", "damaged_texts"):
+        if report[key]:
+            print(f"  {key}: {', '.join(report[key])}")  # type: ignore[arg-type]
+    if report["damaged_texts"]:
+        print("  a damaged text cannot be rebuilt from the store: re-add those sources, or ingest import a backup")
+    others = report.get("not_checked")
+    if isinstance(others, list) and others:
+        names = ", ".join(others[:10])
+        print(f"not checked: {len(others)} other space(s) ({names}); --all-spaces checks every space")
 
 
 def _list(ingestor: Ingestor, as_json: bool) -> int:

@@ -164,3 +164,40 @@ def test_a_damaged_settings_or_threads_file_is_named_with_its_own_remedy(config_
         assert f"{store / name} is damaged" in line and f"move {name} aside" in line and "not the sources" in line
         assert "registry" not in line and "ingest import" not in line
         (store / name).unlink()
+
+
+# -- 12. a space name Chroma cannot take is refused up front; verify rebuilds every space ---------------
+def test_bad_space_names_are_refused_and_verify_rebuilds_every_space(config_path, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from common.settings import PROJECT_ROOT
+
+    page = tmp_path / "riverside.txt"
+    page.write_text(RIVERSIDE, encoding="utf-8")
+    for name in ("guild-", "guild_", "-guild"):
+        refused = run("ingest", "add", str(page), f"--space={name}", "--config", str(config_path))
+        assert refused.returncode == 2 and "is not a space name" in refused.stderr, refused.stderr
+        assert "ending with a letter or digit" in refused.stderr and "chroma" not in refused.stderr
+    assert not (tmp_path / "store").exists()
+    other = [sys.executable, "-c", ADD_TO_TWO_SPACES, str(config_path), str(page)]
+    assert subprocess.run(other, cwd=PROJECT_ROOT, capture_output=True, timeout=300, check=False).returncode == 0
+    chroma = tmp_path / "store" / "chroma"
+    with (chroma / "chroma.sqlite3").open("r+b") as f:
+        f.write(b"this is not SQLite")
+    told = run("ingest", "list", "--config", str(config_path))
+    assert told.returncode == 2 and "python -m ingest verify --all-spaces" in told.stderr, told.stderr
+    shutil.move(chroma, tmp_path / "chroma.damaged")  # what the message says to do, then its command
+    rebuilt = run("ingest", "verify", "--all-spaces", "--config", str(config_path))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert [line for line in rebuilt.stdout.splitlines() if line.startswith("space")] == [
+        "space default: 1 sources, 0 chunks: repaired",
+        "space guild-1: 1 sources, 0 chunks: repaired",
+    ]
+    for space in ("default", "guild-1"):
+        checked = run("ingest", "verify", "--check-only", "--space", space, "--json", "--config", str(config_path))
+        report = json.loads(checked.stdout)
+        assert report["consistent"] and report["chunks"] == 2 and report["space"] == space, report
+    one = run("ingest", "verify", "--check-only", "--config", str(config_path))
+    assert "not checked: 1 other space(s) (guild-1); --all-spaces checks every space" in one.stdout

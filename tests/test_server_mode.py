@@ -124,6 +124,7 @@ def test_registry_contract(registry):
     assert registry.generation() != after_begin
     assert [r.id for r in registry.by_hash("h" * 64)] == ["a/b"]
     assert registry.text("a/b") == "Body text." and registry.count() == 1
+    assert registry.spaces() == ["default"]
     assert [r.id for r in registry.all(status="ready")] == ["a/b"] and registry.all(status="pending") == []
     registry.set_meta("collection", "c1")
     assert registry.get_meta("collection") == "c1" and registry.count() == 1
