@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,6 +49,15 @@ class StoreSettings(_Section):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$",
         description="Prefix of the Chroma collection name; the rest encodes model and chunking.",
     )
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_given(cls, value: object) -> object:
+        # Path("") is ".", the config file's directory: an empty override (CITEBOT_STORE__PATH=) would
+        # quietly point every command at an empty store there
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("is empty: give the store's directory (relative paths are taken from the config's)")
+        return value
 
 
 class EmbeddingSettings(_Section):
@@ -264,5 +273,5 @@ def _describe(exc: ValidationError, path: Path) -> str:
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
-        problems.append(f"{where}: {err['msg']}")
+        problems.append(f"{where}: {str(err['msg']).removeprefix('Value error, ')}")
     return f"invalid configuration ({path}): " + "; ".join(problems)

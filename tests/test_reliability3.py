@@ -201,3 +201,20 @@ def test_bad_space_names_are_refused_and_verify_rebuilds_every_space(config_path
         assert report["consistent"] and report["chunks"] == 2 and report["space"] == space, report
     one = run("ingest", "verify", "--check-only", "--config", str(config_path))
     assert "not checked: 1 other space(s) (guild-1); --all-spaces checks every space" in one.stdout
+
+
+# -- 13. an empty store path is an error, not the config's directory -----------------------------------
+def test_an_empty_store_path_is_an_error(config_path, monkeypatch, capsys):
+    from bot.cli import main as bot_main
+    from ingest.cli import main as ingest_main
+
+    monkeypatch.setenv("CITEBOT_STORE__PATH", "")
+    assert ingest_main(["list", "--config", str(config_path)]) == 2
+    assert bot_main(["ask", "why was Loach expelled?", "--config", str(config_path)]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.count("store.path: is empty: give the store's directory") == 2, out.err
+    monkeypatch.delenv("CITEBOT_STORE__PATH")
+    config_path.write_text('[store]\npath = " "\n', encoding="utf-8")
+    assert ingest_main(["list", "--config", str(config_path)]) == 2
+    assert "store.path: is empty" in capsys.readouterr().err
