@@ -19,6 +19,7 @@ from common.errors import UsageError, UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
 from common.spaces import DEFAULT_SPACE, check_space
+from common.text import is_valid_text
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,13 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("ask needs a question (or --batch FILE)")
     if args.batch is not None:
         return _ask_batch(args.batch, settings, args.space)
+    for question in args.questions:  # every one checked before the model loads
+        problem = _problem(question)
+        if problem is not None:
+            raise QuestionError(f"{ascii(question)[:200]}: {problem}")
     engine = _engine(settings, args.space)
     conversation = engine.conversation()
     for question in args.questions:
-        if not _has_words(question):
-            raise QuestionError(f"{question!r} is not a question: ask in words")
         answer = conversation.ask(question)
         if args.json:
             print(_json(answer.to_json()), flush=True)
@@ -130,11 +133,24 @@ def _ask_batch(path: Path, settings: Settings, space: str) -> int:
 
 def _json(row: dict[str, object]) -> str:
     """One JSON line; C1 controls (which json.dumps leaves raw) are escaped too, so no quoted
-    text can drive a terminal, and the U+2028/U+2029 line breaks are escaped."""
+    text can drive a terminal, and the U+2028/U+2029 line breaks are escaped; so are lone
+    surrogates (an error row may quote a question that is not valid text), which could not be
+    printed at all."""
     return json.dumps(row, ensure_ascii=False).translate(_JSON_ESCAPES)
 
 
-_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000)]}
+NOT_A_QUESTION = "not a question: ask in words"
+NOT_TEXT = "not valid text (undecodable bytes or a lone surrogate)"
+
+
+def _problem(question: str) -> str | None:
+    """What makes ``question`` one the engine cannot take, found before anything loads."""
+    if not is_valid_text(question):
+        return NOT_TEXT
+    if not _has_words(question):
+        return NOT_A_QUESTION
+    return None
 
 
 def _has_words(question: str) -> bool:
@@ -160,7 +176,7 @@ def _batch_questions(path: Path) -> list[tuple[int, str, str | None]]:
         if not line:
             continue
         if not line.startswith("{"):
-            questions.append((number, line, None if _has_words(line) else "not a question: ask in words"))
+            questions.append((number, line, _problem(line)))
             continue
         try:
             question = json.loads(line)["q"]
@@ -169,10 +185,8 @@ def _batch_questions(path: Path) -> list[tuple[int, str, str | None]]:
             continue
         if not isinstance(question, str):
             questions.append((number, line, f"'q' must be a string, not {json.dumps(question)}"))
-        elif question.strip() and not _has_words(question):
-            questions.append((number, question, "not a question: ask in words"))
         else:
-            questions.append((number, question, None))
+            questions.append((number, question, _problem(question) if question.strip() else None))
     return questions
 
 
@@ -189,10 +203,13 @@ def _chat(settings: Settings, space: str = DEFAULT_SPACE) -> int:
         except EOFError:
             print()
             return 0
+        except UnicodeDecodeError:  # a terminal sending bytes that are not UTF-8
+            question = "\udcff"
         if not question:
             return 0
-        if not _has_words(question):
-            print("error: that is not a question; ask in words")
+        problem = _problem(question)
+        if problem is not None:
+            print(f"error: {'that is ' + problem if problem == NOT_A_QUESTION else problem}")
             print()
             continue
         try:

@@ -22,11 +22,14 @@ from citebot.models import Answer
 from citebot.question import understand
 from citebot.retrieval import HybridRetriever
 from common.settings import Settings
-from common.text import sentence_spans
+from common.text import is_valid_text, sentence_spans
 from index_store.embedding import Embedder
 from index_store.store import Store
 
 log = logging.getLogger(__name__)
+
+
+NOT_TEXT = "the question is not valid text (it holds undecodable bytes or a lone surrogate)"
 
 
 class QuestionError(ValueError):
@@ -97,6 +100,8 @@ class Engine:
         sentence_spans("Warm up. The sentence splitter loads now.")
 
     def check_question(self, question: str) -> str:
+        if not is_valid_text(question):
+            raise QuestionError(NOT_TEXT)
         question = " ".join(question.split())
         if not question:
             raise QuestionError("the question is empty")

@@ -30,6 +30,17 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+def is_valid_text(text: str) -> bool:
+    """Whether ``text`` is text at all: a lone surrogate (from a JSON escape such as "\\ud800", or
+    undecodable bytes in an argument, read with Python's surrogateescape) cannot be encoded,
+    searched or printed."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalize_source_text(text: str) -> str:
     """Canonical stored form of a source: NFC, \\n line ends, no trailing blanks."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")

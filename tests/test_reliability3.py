@@ -218,3 +218,40 @@ def test_an_empty_store_path_is_an_error(config_path, monkeypatch, capsys):
     config_path.write_text('[store]\npath = " "\n', encoding="utf-8")
     assert ingest_main(["list", "--config", str(config_path)]) == 2
     assert "store.path: is empty" in capsys.readouterr().err
+
+
+# -- 14. text that is not valid (lone surrogates, undecodable bytes) is refused per question ------------
+def test_questions_that_are_not_valid_text_are_refused_one_by_one(config_path, tmp_path):
+    import subprocess
+    import sys
+
+    from common.settings import PROJECT_ROOT
+
+    def bot(*args: str | bytes, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "bot", *args, "--config", str(config_path)]
+        return subprocess.run(command, cwd=PROJECT_ROOT, input=stdin, capture_output=True, timeout=300, check=False)
+
+    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    batch = tmp_path / "qs.jsonl"
+    lines = [b'{"q": "why was Loach expelled?"}', b'{"q": "\\ud800"}', b'{"q": "caf\\udcff?"}', b"Who is Ken Loach?"]
+    batch.write_bytes(b"\n".join(lines) + b"\n")
+    out = bot("ask", "--batch", str(batch))
+    assert out.returncode == 1 and b"Traceback" not in out.stderr, out.stderr
+    rows = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
+    assert [row.get("error", "answered")[:14] for row in rows] == [
+        "answered",
+        "not valid text",
+        "not valid text",
+        "answered",
+    ]
+    assert rows[1]["question"] == "\ud800" and rows[3]["answered"]  # the error row says what it was given
+
+    asked = bot("ask", b"Who is \xff Loach?")
+    assert asked.returncode == 2 and b"not valid text" in asked.stderr, asked.stderr
+    assert b"TypeError" not in asked.stderr and b"Traceback" not in asked.stderr
+
+    chat = bot("chat", stdin=b"Who is \xff Loach?\nwhy was Loach expelled?\n\n")
+    assert chat.returncode == 0 and b"Traceback" not in chat.stderr, chat.stderr
+    _greeting, refused, answered, *_ = chat.stdout.decode("utf-8").split("\n? ")
+    assert refused.startswith("error: not valid text") and "TypeError" not in refused
+    assert "refus" in answered
