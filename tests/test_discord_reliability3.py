@@ -335,3 +335,17 @@ async def test_open_spaces_are_bounded_and_one_in_use_closes_after_its_question(
         assert names[2] not in simcord_bot.spaces.open_names() and not busy.closed
         assert "refus" in busy.engine.ask("why was Loach expelled?").text
     assert busy.closed
+
+
+# -- 15. the cooldown is counted in each server on its own ---------------------------------------------
+async def test_the_cooldown_is_per_server(world, simcord_bot, bot_settings):
+    env, _guild, general, _mods, alice = world
+    bot_settings.bot.cooldown_seconds = 10
+    other = env.create_guild("Second")
+    lobby = other.create_text_channel("lobby")
+    there = other.add_member(alice.user)  # the same person, a member of both servers
+    assert "refus" in embed_of(await alice.slash(general, "ask", question="why was Loach expelled?")).description
+    elsewhere = await there.slash(lobby, "ask", question="why was Loach expelled?")
+    assert "refus" in embed_of(elsewhere).description  # not "You're asking quickly"
+    again = await alice.slash(general, "ask", question="Who leads the Labour Party?")
+    assert again.response.ephemeral and "asking quickly" in again.response.content

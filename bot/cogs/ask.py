@@ -56,7 +56,7 @@ class AskCog(commands.Cog):
             await send_private(interaction, "I don't answer questions in this channel.")
             return
         self.bot.check_question(question)
-        wait = self.bot.cooldowns.retry_after(interaction.user.id, config.cooldown_seconds)
+        wait = self.bot.cooldowns.retry_after(interaction.user.id, config.cooldown_seconds, server=interaction.guild_id)
         if wait:
             await send_private(interaction, f"You're asking quickly; try again in {wait:.0f} s.")
             return
@@ -120,7 +120,8 @@ class AskCog(commands.Cog):
         self, message: discord.Message, question: str, config: SpaceSettings, history: list[str], *, forum: bool
     ) -> None:
         self.bot.check_question(question)
-        wait = self.bot.cooldowns.retry_after(message.author.id, config.cooldown_seconds)
+        guild_id = message.guild.id if message.guild is not None else None
+        wait = self.bot.cooldowns.retry_after(message.author.id, config.cooldown_seconds, server=guild_id)
         if wait:
             await self._tell_privately(message, f"You're asking quickly; try again in {wait:.0f} s.")
             return
@@ -128,7 +129,6 @@ class AskCog(commands.Cog):
             thread = message.channel
         else:
             thread = await message.create_thread(name=trim(question, 90), auto_archive_duration=1440)
-        guild_id = message.guild.id if message.guild is not None else None
         draft_message: discord.Message | None = None
 
         async def show(draft: str) -> None:
