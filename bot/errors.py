@@ -13,8 +13,9 @@ import logging
 
 from discord import app_commands
 
+from bot.formatting import code, md
 from citebot.engine import QuestionError
-from common.errors import UserError
+from common.errors import UnknownSourceError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,16 @@ class NotModerator(app_commands.CheckFailure):
 
 
 def user_message(error: BaseException, *, doing: str) -> str:
-    """What to tell the user about ``error``; an unexpected one is logged (``doing``: what failed)."""
+    """What to tell the user about ``error``; an unexpected one is logged (``doing``: what failed).
+
+    A user error's message may quote what someone typed or what a source holds: it is shown as
+    text (``md``), never as markdown. Where it points to a terminal command, Discord names its own."""
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You can't use this command here."
     original = getattr(error, "original", error)  # app_commands.CommandInvokeError wraps the command's error
+    if isinstance(original, UnknownSourceError):
+        return f"There is no source with id {code(original.source_id)} in this server; /source list shows them."
     if isinstance(original, USER_ERRORS):
-        return str(original)
+        return md(str(original))
     log.error("%s failed", doing, exc_info=original)
     return SERVER_FAULT

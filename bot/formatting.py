@@ -39,9 +39,20 @@ def md(text: str, *, mentions: bool = True) -> str:
     return discord.utils.escape_mentions(escaped) if mentions else escaped
 
 
+def code(text: str, limit: int = 100) -> str:
+    """``text`` in a code span: nothing in it renders as markdown (escapes neither, so none are
+    added), and a backtick that would close the span early is shown as a look-alike."""
+    return "`" + trim(text.replace("`", "\u02cb"), limit) + "`"
+
+
 def _escape_marker(match: re.Match[str]) -> str:
     indent, marker = match.group(1), match.group(2)
     return indent + (marker[:-1] + "\\." if marker.endswith(".") else "\\" + marker)
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 source', '2 sources'."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def trim(text: str, limit: int) -> str:

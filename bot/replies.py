@@ -20,9 +20,12 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
     try:
         if interaction.response.is_done():
             if interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-                # A public "thinking..." placeholder is filled by the first follow-up, whatever
-                # its flags: close it with a neutral line, then say the details privately.
-                await interaction.edit_original_response(content=PUBLIC_FAILURE, embed=None, view=None)
+                # A "thinking..." placeholder is filled by the first follow-up, whatever its flags.
+                # A private one takes the message itself; a public one is closed with a neutral
+                # line, and the details are said privately.
+                placeholder = await interaction.original_response()
+                if not placeholder.flags.ephemeral:
+                    await interaction.edit_original_response(content=PUBLIC_FAILURE, embed=None, view=None)
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

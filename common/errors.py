@@ -30,6 +30,15 @@ class SourceError(UserError, ValueError):
     """A source that cannot be ingested (or found); the message says why."""
 
 
+class UnknownSourceError(SourceError):
+    """No source with this id (in this space). Front ends add where to look the ids up: the
+    terminal names ``python -m ingest list``, Discord ``/source list``."""
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(f"no source with id {source_id!r}")
+        self.source_id = source_id
+
+
 class StoreBusyError(UserError, RuntimeError):
     """Another process is writing to this embedded store."""
 

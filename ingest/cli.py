@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import UnknownSourceError, UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
 from common.spaces import DEFAULT_SPACE, check_space
@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = load(args.config)
         check_space(args.space)
         return _run(args, settings)
+    except UnknownSourceError as exc:
+        _fail(f"{exc} (see: python -m ingest list --space {args.space})", args.json)
+        return 2
     except UserError as exc:
         _fail(str(exc), args.json)
         return 2

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from common.errors import SourceError
+from common.errors import SourceError, UnknownSourceError
 from index_store.registry import SourceRecord
 from ingest.fetch import Fetched, fetch
 from ingest.ids import slugify, url_name, url_source_id
@@ -100,7 +100,7 @@ class Sources:
         """A URL source fetched again from its origin, to replace it if it changed."""
         record = self.ingestor.store.registry.get(source_id)
         if record is None:
-            raise SourceError(f"no source with id {source_id!r}")
+            raise UnknownSourceError(source_id)
         if not is_url(record.origin):
             raise SourceError(f"{source_id!r} was not added from a URL, so there is nothing to fetch again")
         return replace(self.from_url(self.fetch_url(record), source_id=source_id), replaces=record)

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from common.errors import SourceError
+from common.errors import SourceError, UnknownSourceError
 from common.settings import Settings
 from common.text import passage_sentences
 from index_store.embedding import Embedder
@@ -117,7 +117,7 @@ class Writer:
     def remove(self, source_id: str) -> Outcome:
         record = self.store.registry.get(source_id)
         if record is None:
-            raise SourceError(f"no source with id {source_id!r} (see: python -m ingest list)")
+            raise UnknownSourceError(source_id)
         # Registry first: a crash in between leaves only unlisted chunks, which are never
         # searched and which 'verify' deletes; never a removed source coming back.
         self.store.registry.delete(source_id)

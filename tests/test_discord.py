@@ -230,7 +230,7 @@ async def test_source_list_shows_every_source(world, simcord_bot):
     result = await mod.slash(channel, "source list")
     assert result.response.ephemeral
     [embed] = result.response.embeds
-    assert embed.title == "1 sources" and "ken-loach-expelled" in embed.description
+    assert embed.title == "1 source" and "ken-loach-expelled" in embed.description
 
 
 async def test_channel_allowlist(world, simcord_bot, bot_settings):

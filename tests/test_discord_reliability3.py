@@ -349,3 +349,20 @@ async def test_the_cooldown_is_per_server(world, simcord_bot, bot_settings):
     assert "refus" in embed_of(elsewhere).description  # not "You're asking quickly"
     again = await alice.slash(general, "ask", question="Who leads the Labour Party?")
     assert again.response.ephemeral and "asking quickly" in again.response.content
+
+
+# -- 16. a mistyped source id is one private reply naming Discord's own commands --------------------------
+async def test_a_mistyped_source_id_is_one_private_reply_naming_discord_commands(world, simcord_bot):
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    expected = "There is no source with id `nope` in this server; /source list shows them."
+    for command in ("source remove", "source refresh"):
+        result = await mod.slash(channel, command, source="nope")
+        await env.settle()
+        shown = [result.response.content] + [f.content for f in result.followups]
+        assert shown == [expected] and result.response.ephemeral, (command, shown)
+    sent = json.dumps([request.json for request in env.http_requests])
+    assert "couldn't finish" not in sent and "python -m" not in sent
+    listed = await mod.slash(channel, "source list")
+    assert listed.response.embeds[0].title == "1 source"
+    assert "12 chunks" in listed.response.embeds[0].description

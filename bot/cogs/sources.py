@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.client import CitebotBot
 from bot.errors import NotModerator, user_message
-from bot.formatting import DESCRIPTION_LIMIT, md, trim
+from bot.formatting import DESCRIPTION_LIMIT, md, plural, trim
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
 from bot.views import ConfirmView, PasteSourceModal
@@ -153,7 +153,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         await edit_reply(
             interaction,
             f"{outcome.status.capitalize()} **{md(outcome.title)}** as `{outcome.source_id}` "
-            f"({outcome.chunks} chunks).",
+            f"({plural(outcome.chunks, 'chunk')}).",
         )
         what, by = ("New source", "added") if outcome.status == "added" else ("Source updated", "updated")
         await self.announce(
@@ -172,7 +172,8 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         async with self._space(interaction) as space:
             records = await asyncio.to_thread(space.sources.records)
         lines = [
-            f"`{r.id}` \u2014 {md(trim(r.title, 80))} \u00b7 {r.chunk_count} chunks \u00b7 added {r.added_at[:10]}"
+            f"`{r.id}` \u2014 {md(trim(r.title, 80))} \u00b7 {plural(r.chunk_count, 'chunk')} \u00b7 "
+            f"added {r.added_at[:10]}"
             for r in records
         ]
         text = ""
@@ -181,7 +182,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
                 text += f"\n\u2026 and {len(lines) - shown} more"
                 break
             text += line + "\n"
-        embed = discord.Embed(title=f"{len(records)} sources", description=text or "No sources yet.")
+        embed = discord.Embed(title=plural(len(records), "source"), description=text or "No sources yet.")
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="remove", description="Remove a source and its passages")
@@ -191,7 +192,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         async with self._space(interaction) as space, self.bot.ingest_lock:
             outcome = await asyncio.to_thread(space.ingestor.remove, source)
         await interaction.followup.send(
-            f"Removed **{md(outcome.title)}** (`{outcome.source_id}`, {outcome.chunks} chunks).",
+            f"Removed **{md(outcome.title)}** (`{outcome.source_id}`, {plural(outcome.chunks, 'chunk')}).",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -214,7 +215,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         except UserError as exc:
             if not interaction.response.is_done():
                 raise
-            await edit_reply(interaction, f"Could not refresh: {exc}")
+            await edit_reply(interaction, f"Could not refresh: {user_message(exc, doing='refreshing a source')}")
             return
         if not interaction.response.is_done():
             await interaction.response.defer(thinking=True)
