@@ -35,6 +35,7 @@ from index_store.embedding import Embedder
 from index_store.kv import open_kv
 from index_store.space_settings import SpaceSettingsStore
 from index_store.threads import ThreadHistories
+from ingest.resync import Resyncer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class CitebotBot(commands.Bot):
             turns=lambda: self.settings.answer.history_turns,
             max_age_hours=lambda: self.settings.bot.history_max_age_hours,
         )
+        # URL sources fetched again, on a schedule (bot/cogs/resync.py) or by /source refresh
+        self.resyncer = Resyncer(open_kv(settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp())
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
         self.ingest_lock = asyncio.Lock()  # one write at a time, in every space

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from common.errors import UnknownSourceError, UserError
+from common.errors import SourceError, UnknownSourceError, UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
 from common.spaces import DEFAULT_SPACE, check_space
@@ -20,6 +20,7 @@ from index_store.sqlite_registry import damaged_registry
 from index_store.store import Store, check_exists
 from ingest.ids import discover
 from ingest.pipeline import Ingestor, Outcome
+from ingest.resync import NOT_MODIFIED, Resyncer
 from ingest.sources import Sources, is_url
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,7 @@ def _open(args: argparse.Namespace, settings: Settings, lock: StoreLock | None, 
 def _add(args: argparse.Namespace, sources: Sources, who: str) -> list[Outcome]:
     """add PATH|DIR|URL and refresh SOURCE, through the same Sources the Discord cog uses."""
     if args.command == "refresh":
-        # As for files, the terminal adds without the near-duplicate check the Discord cog offers.
-        return [sources.add(sources.for_refresh(args.source), added_by=who, force=True)]
+        return [_refresh(sources, args.source, who)]
     if is_url(args.path):
         incoming = sources.from_url(args.path, source_id=args.source_id)
         if args.source_id is None and args.id_prefix:
@@ -159,6 +159,18 @@ def _add(args: argparse.Namespace, sources: Sources, who: str) -> list[Outcome]:
             path, source_id=args.source_id, id_prefix=args.id_prefix, added_by=who, progress=progress
         ),
     )
+
+
+def _refresh(sources: Sources, source_id: str, who: str) -> Outcome:
+    """refresh SOURCE: the re-sync's two steps for one source, so an unchanged page (HTTP 304)
+    costs no body. As for files, the terminal writes without the near-duplicate check."""
+    resyncer = Resyncer()
+    result = resyncer.apply(sources, resyncer.check(sources, sources.url_record(source_id)), added_by=who)
+    if result.status in ("failed", "gone"):
+        raise SourceError(result.detail)
+    if result.status == "not-modified":
+        return Outcome(result.source_id, "unchanged", result.chunks, result.title, NOT_MODIFIED)
+    return Outcome(result.source_id, result.status, result.chunks, result.title)
 
 
 def _as_recovered(outcomes: list[Outcome], recovered: set[str]) -> list[Outcome]:

@@ -11,7 +11,7 @@ import codecs
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +24,8 @@ class LoadedSource:
     title: str
     text: str
     kind: str
+    # a fetched page's validators (etag, last_modified), for the next conditional request
+    validators: dict[str, str | None] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

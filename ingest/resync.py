@@ -5,9 +5,12 @@ last one), so an unchanged page costs a 304 and no body; a page sent again with 
 content is caught by its content hash and writes nothing.  A changed page replaces that
 source's chunks through the one writer.  A failure is reported once (``first_failure``) and
 then kept quiet until the source syncs again (``recovered``).  The validators, the failing flag
-and when it was last checked are kept in the source's note in the registry (``sync``), so they
-go with the source: a source removed and added again starts afresh.  When each space last ran
-is kept in the store's ``sync`` table (``index_store/kv.py``).
+and when it was last checked are kept in the source's note in the registry (``Sources.sync_state``),
+so they go with the source: a source removed and added again starts afresh.  When each space last
+ran is kept in the store's ``sync`` table (``index_store/kv.py``).
+
+A moderator's refresh (``/source refresh``, ``python -m ingest refresh``) is the same two steps
+for one source: a page that has not changed since it was last fetched costs no body.
 
 A re-sync is two steps, so a slow page never holds up anyone else's writes: ``check`` fetches
 (no writes, no lock needed) and ``apply`` writes what it found (the caller holds the write lock).
@@ -31,6 +34,7 @@ from ingest.sources import Incoming, SourceGone, Sources, is_url
 
 log = logging.getLogger(__name__)
 
+NOT_MODIFIED = "the page has not changed since it was last fetched (nothing was downloaded)"
 # gone: removed (or replaced by another source) while it was being fetched; nothing to report
 Status = Literal["not-modified", "unchanged", "replaced", "failed", "gone"]
 
@@ -41,6 +45,7 @@ class SyncResult:
     title: str
     status: Status
     detail: str = ""
+    chunks: int = 0  # a replaced source's
     first_failure: bool = False  # failed, and had not been failing: tell the moderators
     recovered: bool = False  # synced again after failing: tell the moderators
 
@@ -60,19 +65,20 @@ class Checked:
 class Resyncer:
     """Re-syncs the URL sources of any space; when each space last ran is kept in ``runs``."""
 
-    def __init__(self, runs: KeyValue, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, runs: KeyValue | None = None, clock: Callable[[], float] = time.time) -> None:
+        """``runs``: where schedules are kept (only ``claim_if_due`` needs it)."""
         self.runs = runs
         self._clock = clock
 
     def url_sources(self, sources: Sources) -> list[SourceRecord]:
         """The URL sources of a space (``sources`` is that space's), least recently checked first."""
         found = [r for r in sources.records() if r.status == "ready" and is_url(r.origin)]
-        return sorted(found, key=lambda r: float(_state(sources, r.id).get("checked", 0.0)))
+        return sorted(found, key=lambda r: float(sources.sync_state(r.id).get("checked", 0.0)))
 
     def claim_if_due(self, space: str, every_hours: float) -> bool:
         """Whether a re-sync of ``space`` is due now; if so it is recorded as started, so another
         bot process sharing the store does not start the same one."""
-        if every_hours <= 0:
+        if every_hours <= 0 or self.runs is None:
             return False
         last = self.runs.get(f"{space}/last-run") or {}
         now = self._clock()
@@ -83,7 +89,7 @@ class Resyncer:
 
     def check(self, sources: Sources, record: SourceRecord, timeout: float | None = None) -> Checked:
         """Fetch a URL source again, conditionally; writes nothing. ``timeout`` may shorten the fetch."""
-        state = _state(sources, record.id)
+        state = sources.sync_state(record.id)
         if state.get("hash") != record.content_hash:  # validators belong to the content sent with them
             state = {}
         try:
@@ -97,10 +103,11 @@ class Resyncer:
         except UserError as exc:
             return Checked(record, record.origin, error=str(exc))
 
-    def apply(self, sources: Sources, checked: Checked) -> SyncResult:
-        """Write what ``check`` found; the caller holds the write lock."""
+    def apply(self, sources: Sources, checked: Checked, added_by: str | None = None) -> SyncResult:
+        """Write what ``check`` found; the caller holds the write lock. ``added_by``: who a
+        replaced source is recorded as added by (default: whoever added it)."""
         record = checked.record
-        state = _state(sources, record.id)
+        state = sources.sync_state(record.id)
         try:
             sources.check_still_there(record)  # removed while it was fetched: nothing to write or keep
         except SourceGone as exc:
@@ -108,39 +115,28 @@ class Resyncer:
         try:
             if checked.error:
                 raise SourceError(checked.error)
-            status, content_hash = self._write(sources, checked)
+            status, content_hash, chunks = self._write(sources, checked, added_by or record.added_by)
         except UserError as exc:
             log.info("re-sync of %s failed: %s", record.id, exc)
             failing = bool(state.get("failing"))
-            _put(sources, record.id, state | {"failing": True, "checked": self._clock()})
+            sources.keep_sync_state(record.id, state | {"failing": True, "checked": self._clock()})
             return SyncResult(record.id, record.title, "failed", str(exc), first_failure=not failing)
         kept = {"hash": content_hash, **checked.validators, "failing": False, "checked": self._clock()}
-        _put(sources, record.id, kept)
-        return SyncResult(record.id, record.title, status, recovered=bool(state.get("failing")))
+        sources.keep_sync_state(record.id, kept)
+        return SyncResult(record.id, record.title, status, chunks=chunks, recovered=bool(state.get("failing")))
 
     @staticmethod
-    def _write(sources: Sources, checked: Checked) -> tuple[Status, str]:
+    def _write(sources: Sources, checked: Checked, added_by: str) -> tuple[Status, str, int]:
         record, loaded = checked.record, checked.loaded
         if loaded is None:
-            return "not-modified", record.content_hash
+            return "not-modified", record.content_hash, record.chunk_count
         fetch_url = checked.url if checked.url != record.origin else None
         incoming = Incoming(record.id, record.origin, lambda: loaded, fetch_url)
-        outcome = sources.add(incoming, added_by=record.added_by, force=True, loaded=loaded)
+        outcome = sources.add(incoming, added_by=added_by, force=True, loaded=loaded)
         if outcome.status == "duplicate":
             raise SourceError(f"the page now has the {outcome.detail}; kept the earlier text")
         if outcome.status == "replaced":
             log.info("re-sync replaced %s (%d chunks)", record.id, outcome.chunks)
         replaced = sources.ingestor.store.registry.get(record.id)
         status: Status = "replaced" if outcome.status == "replaced" else "unchanged"
-        return status, replaced.content_hash if replaced else record.content_hash
-
-
-def _state(sources: Sources, source_id: str) -> dict[str, Any]:
-    """A source's re-sync state, kept in its note (so it is deleted with the source)."""
-    state = sources.ingestor.store.registry.note(source_id).get("sync")
-    return state if isinstance(state, dict) else {}
-
-
-def _put(sources: Sources, source_id: str, state: dict[str, Any]) -> None:
-    registry = sources.ingestor.store.registry
-    registry.set_note(source_id, registry.note(source_id) | {"sync": state})
+        return status, replaced.content_hash if replaced else record.content_hash, outcome.chunks

@@ -12,7 +12,10 @@ read it in a worker thread, then pass it to ``add`` (which otherwise reads it it
 A URL's origin is what may be shown of it (``ingest/urls.py``: no credentials, secret query
 values ``REDACTED``); when the URL fetched differs from it, the full URL is kept in the source's
 note in the registry (never shown, never exported, deleted with the source), so a refresh or
-re-sync fetches the page as it was added.
+re-sync fetches the page as it was added.  The note also keeps the page's sync state: the
+validators it was sent with (for the next conditional request: refresh and re-sync alike,
+``ingest/resync.py``), the content hash they belong to, whether syncing it fails, when it was
+last checked.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ class Incoming:
     origin: str  # what is shown and stored
     read: Callable[[], LoadedSource]
     fetch_url: str | None = None  # the URL fetched, when it holds what must not be shown
-    # the source this one fetches again (refresh, re-sync): written only if it is still there, with its origin
-    replaces: SourceRecord | None = None
 
 
 def is_url(text: str) -> bool:
@@ -96,14 +97,14 @@ class Sources:
     def from_text(self, title: str, text: str, *, origin: str, source_id: str | None = None) -> Incoming:
         return Incoming(source_id or slugify(title)[:60], origin, lambda: load_pasted(title, text))
 
-    def for_refresh(self, source_id: str) -> Incoming:
-        """A URL source fetched again from its origin, to replace it if it changed."""
+    def url_record(self, source_id: str) -> SourceRecord:
+        """A URL source, to fetch again (refresh, re-sync: ``ingest/resync.py``)."""
         record = self.ingestor.store.registry.get(source_id)
         if record is None:
             raise UnknownSourceError(source_id)
         if not is_url(record.origin):
             raise SourceError(f"{source_id!r} was not added from a URL, so there is nothing to fetch again")
-        return replace(self.from_url(self.fetch_url(record), source_id=source_id), replaces=record)
+        return record
 
     def fetch_url(self, record: SourceRecord) -> str:
         """The URL a URL source is fetched from: its origin, or the full URL its note keeps."""
@@ -129,13 +130,11 @@ class Sources:
         """Read (unless ``loaded`` already) and write one source; a near-duplicate of another
         is reported, not added, unless ``force``."""
         loaded = loaded or incoming.read()
-        if incoming.replaces is not None:
-            self.check_still_there(incoming.replaces)
         outcome = self.ingestor.add_document(
             loaded, source_id=incoming.source_id, origin=incoming.origin, added_by=added_by, force=force, stage=stage
         )
         if is_url(incoming.origin) and outcome.status in ("added", "replaced", "unchanged"):
-            self._keep_fetch_url(outcome.source_id, incoming.fetch_url)
+            self._keep_fetched(outcome.source_id, incoming.fetch_url, loaded.validators)
         return outcome
 
     def check_still_there(self, record: SourceRecord) -> None:
@@ -147,12 +146,26 @@ class Sources:
             what = "removed" if current is None else "replaced by another source"
             raise SourceGone(f"{record.id!r} was {what} while it was being fetched; nothing was written")
 
-    def _keep_fetch_url(self, source_id: str, fetch_url: str | None) -> None:
+    def _keep_fetched(self, source_id: str, fetch_url: str | None, validators: dict[str, str | None]) -> None:
+        """Note how a URL source was just fetched: the full URL (if not its origin) and the
+        validators of the text it now has."""
         registry = self.ingestor.store.registry
-        note = registry.note(source_id)
-        if note.get("fetch_url") != fetch_url:
-            note.pop("fetch_url", None)
-            registry.set_note(source_id, note | ({"fetch_url": fetch_url} if fetch_url else {}))
+        note = {k: v for k, v in registry.note(source_id).items() if k != "fetch_url"}
+        if fetch_url:
+            note["fetch_url"] = fetch_url
+        record = registry.get(source_id)
+        if validators and record is not None:
+            note["sync"] = {"hash": record.content_hash, **validators, "failing": False}
+        registry.set_note(source_id, note)
+
+    def sync_state(self, source_id: str) -> dict[str, Any]:
+        """A URL source's sync state (validators and the hash they belong to, failing, checked)."""
+        state = self.ingestor.store.registry.note(source_id).get("sync")
+        return state if isinstance(state, dict) else {}
+
+    def keep_sync_state(self, source_id: str, state: dict[str, Any]) -> None:
+        registry = self.ingestor.store.registry
+        registry.set_note(source_id, registry.note(source_id) | {"sync": state})
 
     # -- reading -----------------------------------------------------------------
     def records(self) -> list[SourceRecord]:
@@ -183,9 +196,10 @@ class Sources:
         return fetch(url, max_bytes=limits.max_bytes, timeout=wait, allow=allow, etag=etag, last_modified=last_modified)
 
     def load(self, got: Fetched) -> LoadedSource:
-        """The text and title of a fetched page."""
+        """The text and title of a fetched page, with its validators."""
         limits = self.ingestor.settings.ingest
-        return load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)
+        loaded = load_bytes(got.data, url_name(got.url), got.kind, limits.max_bytes, charset=got.charset)
+        return replace(loaded, validators={"etag": got.etag, "last_modified": got.last_modified})
 
     def _fetch(self, url: str) -> LoadedSource:
         return self.load(self.fetch(url))

@@ -366,3 +366,26 @@ async def test_a_mistyped_source_id_is_one_private_reply_naming_discord_commands
     listed = await mod.slash(channel, "source list")
     assert listed.response.embeds[0].title == "1 source"
     assert "12 chunks" in listed.response.embeds[0].description
+
+
+# -- 17. /source refresh asks conditionally: an unchanged page costs no body -------------------------------
+async def test_refresh_of_an_unchanged_page_downloads_no_body(world, simcord_bot, bot_settings):
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    routes = Routes()
+    routes.page("/ferry.html", "<title>Ferry</title><p>The ferry sails at 7am.</p>", etag='"v1"')
+    with serve(routes) as base:
+        await mod.slash(channel, "source add", url=f"{base}/ferry.html", source_id="ferry")
+        await env.settle()
+        same = await mod.slash(channel, "source refresh", source="ferry")
+        await env.settle()
+        assert routes.hits == ["/ferry.html"] * 2 and routes.bodies == ["/ferry.html"]  # a 304, no body
+        assert "is unchanged: the page has not changed since it was last fetched" in same.response.content
+        routes.page("/ferry.html", "<title>Ferry</title><p>The ferry now sails at 9am.</p>", etag='"v2"')
+        changed = await mod.slash(channel, "source refresh", source="ferry")
+        await env.settle()
+        assert "Replaced **Ferry** as `ferry` (1 chunk)" in changed.response.content
+        assert routes.bodies == ["/ferry.html"] * 2
+    registry = (await space_of(simcord_bot, guild)).ingestor.store.registry
+    assert "9am" in registry.text("ferry") and registry.get("ferry").added_by.startswith("mo")

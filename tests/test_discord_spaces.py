@@ -129,10 +129,10 @@ async def test_url_sources_resync_on_the_server_schedule(world, simcord_bot, bot
         await env.advance_time(tick)
         assert routes.hits == ["/ferry.html"]  # off by default: nothing fetched
         await ada.slash(general, "settings set", resync_hours=1, announce_channel=general, moderators_channel=mods)
-        await env.advance_time(tick)  # due at once: fetched whole (no validators yet), same text
-        assert routes.bodies == ["/ferry.html"] * 2 and len(general.history()) == 0
+        await env.advance_time(tick)  # due at once: conditional with the add's validators, answered 304
+        assert routes.hits == ["/ferry.html"] * 2 and routes.bodies == ["/ferry.html"] and len(general.history()) == 0
         await env.advance_time(3600)  # due again: a conditional request, answered 304
-        assert len(routes.hits) == 3 and len(routes.bodies) == 2
+        assert len(routes.hits) == 3 and len(routes.bodies) == 1
 
         routes.page("/ferry.html", page.format("9am"), etag='"v2"')
         await env.advance_time(3600)

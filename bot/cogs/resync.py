@@ -21,8 +21,7 @@ from bot.client import CitebotBot
 from bot.formatting import md
 from bot.spaces import Space
 from common.spaces import guild_space
-from index_store.kv import open_kv
-from ingest.resync import Resyncer, SyncResult
+from ingest.resync import SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ PRUNE_SECONDS = 3600.0  # how often idle conversations are looked for
 class UpkeepCog(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
-        self.resyncer = Resyncer(open_kv(bot.settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp())
+        self.resyncer = bot.resyncer
         self._pruned_at = 0.0
         self.tick.start()
 

@@ -21,7 +21,9 @@ from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
 from bot.views import ConfirmView, PasteSourceModal
 from common.errors import UserError
+from index_store.registry import SourceRecord
 from ingest.loaders import SUPPORTED
+from ingest.resync import NOT_MODIFIED
 from ingest.sources import Incoming, Sources
 from ingest.writer import Outcome
 
@@ -147,19 +149,21 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         if outcome.status == "duplicate":
             await edit_reply(interaction, f"Not added: `{outcome.source_id}` has the {outcome.detail}.")
             return
-        if outcome.status == "unchanged":
-            await edit_reply(interaction, f"`{outcome.source_id}` is already here, unchanged.")
+        await self._report_written(interaction, outcome.status, outcome.title, outcome.source_id, outcome.chunks)
+
+    async def _report_written(
+        self, interaction: discord.Interaction, status: str, title: str, source_id: str, chunks: int
+    ) -> None:
+        """Say how a source was written (added, replaced, unchanged), and announce a change."""
+        if status == "unchanged":
+            await edit_reply(interaction, f"`{source_id}` is already here, unchanged.")
             return
         await edit_reply(
-            interaction,
-            f"{outcome.status.capitalize()} **{md(outcome.title)}** as `{outcome.source_id}` "
-            f"({plural(outcome.chunks, 'chunk')}).",
+            interaction, f"{status.capitalize()} **{md(title)}** as `{source_id}` ({plural(chunks, 'chunk')})."
         )
-        what, by = ("New source", "added") if outcome.status == "added" else ("Source updated", "updated")
-        await self.announce(
-            interaction,
-            f"{what}: **{md(outcome.title)}** (`{outcome.source_id}`), {by} by {md(interaction.user.name)}.",
-        )
+        what, by = ("New source", "added") if status == "added" else ("Source updated", "updated")
+        who = md(interaction.user.name)
+        await self.announce(interaction, f"{what}: **{md(title)}** (`{source_id}`), {by} by {who}.")
 
     async def announce(self, interaction: discord.Interaction, text: str) -> None:
         config = await self.bot.guild_settings(interaction.guild)
@@ -211,7 +215,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             await interaction.response.defer(thinking=True)
         try:
             async with self._space(interaction) as space:
-                incoming = await asyncio.to_thread(space.sources.for_refresh, source)
+                record = await asyncio.to_thread(space.sources.url_record, source)
         except UserError as exc:
             if not interaction.response.is_done():
                 raise
@@ -219,7 +223,28 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             return
         if not interaction.response.is_done():
             await interaction.response.defer(thinking=True)
-        self.bot.spawn(self._add_url(interaction, incoming), name=f"refresh {source}")
+        self.bot.spawn(self._refresh(interaction, record), name=f"refresh {source}")
+
+    async def _refresh(self, interaction: discord.Interaction, record: SourceRecord) -> None:
+        """The re-sync's two steps (ingest/resync.py): a conditional fetch outside the write lock,
+        so an unchanged page costs no body, then the write of what changed, under it."""
+        await edit_reply(interaction, f"Fetching <{record.origin[:300]}> \u2026")
+        who = f"{interaction.user.name} ({interaction.user.id})"
+        resyncer = self.bot.resyncer
+        try:
+            async with self._space(interaction) as space:
+                checked = await asyncio.to_thread(resyncer.check, space.sources, record)
+                async with self.bot.ingest_lock:
+                    result = await asyncio.to_thread(resyncer.apply, space.sources, checked, who)
+        except Exception as exc:
+            await edit_reply(interaction, f"Could not refresh: {user_message(exc, doing=f'refreshing {record.id}')}")
+            return
+        if result.status in ("failed", "gone"):
+            await edit_reply(interaction, f"Could not refresh: {md(result.detail)}")
+        elif result.status == "not-modified":
+            await edit_reply(interaction, f"`{record.id}` is unchanged: {NOT_MODIFIED}.")
+        else:
+            await self._report_written(interaction, result.status, result.title, result.source_id, result.chunks)
 
     @remove.autocomplete("source")
     @refresh.autocomplete("source")
