@@ -32,6 +32,7 @@ from common.settings import BotSettings, Settings
 from common.space_settings import SpaceSettings
 from common.spaces import guild_space
 from index_store.embedding import Embedder
+from index_store.kept import Kept
 from index_store.kv import open_kv
 from index_store.space_settings import SpaceSettingsStore
 from index_store.threads import ThreadHistories
@@ -74,6 +75,12 @@ class CitebotBot(commands.Bot):
             open_kv(settings, "threads"),
             turns=lambda: self.settings.answer.history_turns,
             max_age_hours=lambda: self.settings.bot.history_max_age_hours,
+        )
+        # what buttons need after their message was sent (bot/views.py): a restart does not stop them
+        self.kept = Kept(
+            open_kv(settings, "kept"),
+            max_age_hours=lambda: self.settings.bot.buttons_keep_hours,
+            clock=lambda: discord.utils.utcnow().timestamp(),
         )
         # URL sources fetched again, on a schedule (bot/cogs/resync.py) or by /source refresh
         self.resyncer = Resyncer(open_kv(settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp())

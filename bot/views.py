@@ -1,10 +1,17 @@
-"""Buttons and modals attached to answers and moderators' jobs."""
+"""Buttons and modals attached to answers and moderators' jobs.
+
+The buttons on answers outlive the message's interaction and the bot process: they are dynamic
+items (persistent: no timeout) whose custom id carries a token, and what a click needs is kept in
+the store (``index_store/kept.py``) under the space of the server it was sent in; a click on a
+message whose record is gone (too old) gets a short private note.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 import discord
 
@@ -12,82 +19,146 @@ from bot.errors import user_message
 from bot.formatting import md, passages_text, trim
 from bot.replies import NO_MENTIONS, send_private
 from bot.spaces import space_name
-from citebot.models import Answer
+from citebot.models import Answer, Citation
+from index_store.kept import TOKEN_PATTERN, Kept
 
 if TYPE_CHECKING:
     from bot.client import CitebotBot
 
+ANSWER = "answer"  # the kind of record an answer's buttons find in the store
 
-class AnswerView(discord.ui.View):
-    """Show passages (to the asker only) and helpful / not helpful feedback."""
 
-    def __init__(self, bot: CitebotBot, answer: Answer, asker_id: int, guild_id: int | None) -> None:
-        super().__init__(timeout=900)
-        self.bot = bot
-        self.answer = answer
-        self.asker_id = asker_id
-        self.guild_id = guild_id  # the server asked in: its space keeps the feedback
-        self.voted: set[int] = set()
-        if not answer.citations:
-            self.remove_item(self.show_passages)
+# What a click on an answer's (or a prompt's) button gets when the store no longer keeps what it needs.
+GONE = "This message is too old: what its buttons need is no longer kept. Ask again (or add the source again)."
 
-    @discord.ui.button(label="Show passages", style=discord.ButtonStyle.primary)
-    async def show_passages(self, interaction: discord.Interaction, _button: discord.ui.Button[AnswerView]) -> None:
-        if interaction.user.id != self.asker_id:
+
+def answer_view(kept: Kept, space: str, answer: Answer, asker_id: int) -> tuple[discord.ui.View, str]:
+    """The buttons of an answer (Show passages to its asker, Helpful, Not helpful) and the token
+    they carry: persistent (no timeout; custom ids ``cb:passages:TOKEN``, ``cb:vote:y|n:TOKEN``,
+    registered in ``CitebotBot.setup_hook``), working after a restart while the answer is kept.
+    Call in a worker thread (it writes the answer to the store)."""
+    record = {"answer": answer.to_json(), "confidence": answer.confidence, "asker": asker_id, "voters": []}
+    token = kept.put(space, ANSWER, record)
+    view = discord.ui.View(timeout=None)
+    if answer.citations:
+        view.add_item(PassagesButton(token))
+    view.add_item(VoteButton(token, helpful=True))
+    view.add_item(VoteButton(token, helpful=False))
+    return view, token
+
+
+def kept_answer(record: dict[str, Any]) -> Answer:
+    """The answer a kept record holds (``Answer.to_json`` read back)."""
+    data = record["answer"]
+    return Answer(
+        question=str(data["question"]),
+        answered=bool(data["answered"]),
+        text=str(data["answer"]),
+        citations=[Citation(**c) for c in data["citations"]],
+        note=str(data.get("note", "")),
+        confidence=float(record.get("confidence", 0.0)),
+    )
+
+
+async def _kept(interaction: discord.Interaction, token: str) -> dict[str, Any] | None:
+    """The kept answer a click is about (in the clicking server's space only), or None after
+    telling the user, privately, that it is gone."""
+    bot = cast("CitebotBot", interaction.client)
+    record = await asyncio.to_thread(bot.kept.get, space_name(interaction.guild_id), ANSWER, token)
+    if record is None:
+        await interaction.response.send_message(GONE, ephemeral=True)
+    return record
+
+
+class TokenButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"(?!)"):
+    """A persistent button whose custom id is ``PREFIX:token``. A subclass names its prefix (and
+    the template that reads it back: ``PREFIX:(?P<token>...)``), its label and style, and handles
+    the click in ``callback``."""
+
+    PREFIX: ClassVar[str]
+    LABEL: ClassVar[str]
+    STYLE: ClassVar[discord.ButtonStyle]
+
+    def __init__(self, token: str) -> None:
+        super().__init__(discord.ui.Button(label=self.LABEL, style=self.STYLE, custom_id=f"{self.PREFIX}:{token}"))
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[discord.ui.View], match: re.Match[str]
+    ) -> Self:
+        return cls(match["token"])
+
+
+class PassagesButton(TokenButton, template=rf"cb:passages:(?P<token>{TOKEN_PATTERN})"):
+    """Show passages: the quoted passages, privately, to the person who asked."""
+
+    PREFIX, LABEL, STYLE = "cb:passages", "Show passages", discord.ButtonStyle.primary
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        record = await _kept(interaction, self.token)
+        if record is None:
+            return
+        if interaction.user.id != record.get("asker"):
             await interaction.response.send_message(
                 "Only the person who asked can open these passages; ask your own question with /ask.",
                 ephemeral=True,
             )
             return
-        first, *rest = passages_text(self.answer)
+        first, *rest = passages_text(kept_answer(record))
         await interaction.response.send_message(first, ephemeral=True, allowed_mentions=NO_MENTIONS)
         for piece in rest:
             await interaction.followup.send(piece, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @discord.ui.button(label="Helpful", style=discord.ButtonStyle.success)
-    async def helpful(self, interaction: discord.Interaction, _button: discord.ui.Button[AnswerView]) -> None:
-        await self._vote(interaction, helpful=True)
 
-    @discord.ui.button(label="Not helpful", style=discord.ButtonStyle.secondary)
-    async def not_helpful(self, interaction: discord.Interaction, _button: discord.ui.Button[AnswerView]) -> None:
-        await self._vote(interaction, helpful=False)
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=rf"cb:vote:(?P<verdict>[yn]):(?P<token>{TOKEN_PATTERN})",
+):
+    """Helpful / Not helpful: stored with the answer's space; 'not helpful' reaches the moderators."""
 
-    async def _vote(self, interaction: discord.Interaction, *, helpful: bool) -> None:
+    def __init__(self, token: str, *, helpful: bool) -> None:
+        verdict = "y" if helpful else "n"
+        label, style = (
+            ("Helpful", discord.ButtonStyle.success) if helpful else ("Not helpful", discord.ButtonStyle.secondary)
+        )
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
+            label=label, style=style, custom_id=f"cb:vote:{verdict}:{token}"
+        )
+        super().__init__(button)
+        self.token = token
+        self.helpful = helpful
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[discord.ui.View], match: re.Match[str]
+    ) -> VoteButton:
+        return cls(match["token"], helpful=match["verdict"] == "y")
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        bot = cast("CitebotBot", interaction.client)
+        record = await _kept(interaction, self.token)
+        if record is None:
+            return
         user = interaction.user
-        if user.id in self.voted:
+        voters = list(record.get("voters", []))
+        if user.id in voters:
             await interaction.response.send_message("You already gave feedback on this answer.", ephemeral=True)
             return
-        self.voted.add(user.id)
+        space = space_name(interaction.guild_id)
+        await asyncio.to_thread(bot.kept.update, space, ANSWER, self.token, record | {"voters": [*voters, user.id]})
         await interaction.response.send_message("Thanks for the feedback.", ephemeral=True)
+        answer = kept_answer(record)
         who = f"{user.name} ({user.id})"
-        space = space_name(self.guild_id)
-        await asyncio.to_thread(self.bot.feedback.record, self.answer, user=who, helpful=helpful, space=space)
-        if not helpful:
-            config = await self.bot.guild_settings(interaction.guild)
-            await self.bot.notify(
+        await asyncio.to_thread(bot.feedback.record, answer, user=who, helpful=self.helpful, space=space)
+        if not self.helpful:
+            config = await bot.guild_settings(interaction.guild)
+            await bot.notify(
                 interaction.guild,
                 config.moderators_channel,
-                f"**Not helpful** (from {md(user.name)}): {trim(md(self.answer.question), 300)}\n"
-                f"Answer given: {trim(md(self.answer.text), 1200)}",
+                f"**Not helpful** (from {md(user.name)}): {trim(md(answer.question), 300)}\n"
+                f"Answer given: {trim(md(answer.text), 1200)}",
             )
-
-
-class ConfirmView(discord.ui.View):
-    """One button that runs an action for the moderator who started the job."""
-
-    def __init__(self, owner_id: int, label: str, action: Callable[[discord.Interaction], Awaitable[None]]) -> None:
-        super().__init__(timeout=600)
-        self.owner_id = owner_id
-        self.action = action
-        self.confirm.label = label
-
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button[ConfirmView]) -> None:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("Only the moderator who started this can confirm.", ephemeral=True)
-            return
-        self.stop()
-        await self.action(interaction)
 
 
 class PasteSourceModal(discord.ui.Modal, title="Add a source"):

@@ -182,6 +182,13 @@ class BotSettings(_Section):
     history_max_age_hours: float = Field(
         168.0, gt=0, le=8760, description="A thread's conversation is forgotten this long after its last question."
     )
+    buttons_keep_hours: float = Field(
+        168.0,
+        gt=0,
+        le=8760,
+        description="How long the buttons on answers and near-duplicate prompts keep working (across restarts): "
+        "what they need (an answer's passages, a source waiting to be added anyway) is kept in the store that long.",
+    )
     max_open_spaces: int = Field(
         64,
         ge=1,

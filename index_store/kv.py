@@ -72,6 +72,7 @@ _HOLDS = {
     "threads": "the thread conversations kept for follow-ups",
     "sync": "when each server last re-synced (the next re-sync runs at once)",
     "feedback": "the helpful / not helpful votes",
+    "kept": "what the buttons on answers and near-duplicate prompts need (those buttons stop working)",
 }
 
 

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import space_of
+from conftest import ARTICLE, space_of
 from httpserver import Routes, on_loopback, respond, serve
 from test_discord import embed_of, moderator
 
@@ -389,3 +389,42 @@ async def test_refresh_of_an_unchanged_page_downloads_no_body(world, simcord_bot
         assert routes.bodies == ["/ferry.html"] * 2
     registry = (await space_of(simcord_bot, guild)).ingestor.store.registry
     assert "9am" in registry.text("ferry") and registry.get("ferry").added_by.startswith("mo")
+
+
+# -- 18. buttons keep working after 15 minutes and after a restart; a gone record gets a note ----------
+async def test_buttons_work_after_a_restart_and_a_gone_answer_gets_a_private_note(
+    world, simcord_bot, bot_settings, embedder
+):
+    from bot.discord_app import build_bot
+
+    env, guild, channel, mods, alice = world
+    bot_settings.bot.moderators_channel = mods.id
+    mod = await moderator(env, simcord_bot, guild)
+    asked = await alice.slash(channel, "ask", question="why was Loach expelled?")
+    answer = asked.response.message
+    copy = ARTICLE.read_text(encoding="utf-8").replace("Loach, 85,", "Loach, aged 85,")
+    held = await mod.slash(channel, "source add", file=("loach-copy.txt", copy.encode()))
+    await env.settle()
+    assert "Add it anyway?" in held.response.content
+    await env.advance_time(16 * 60)  # past the 15 minutes an interaction's token lives
+    restarted = build_bot(bot_settings, embedder=embedder)  # a new process: nothing in memory
+    await env.restart_bot(restarted)
+
+    shown = await alice.click(answer, label="Show passages")
+    assert shown.response.ephemeral and "refus" in shown.response.content
+    voted = await alice.click(answer, label="Not helpful")
+    assert voted.response.ephemeral and voted.response.content == "Thanks for the feedback."
+    await env.settle()
+    assert "Not helpful" in mods.last_message.content and "refus" in mods.last_message.content
+    again = await alice.click(answer, label="Helpful")
+    assert again.response.content == "You already gave feedback on this answer."
+    [verdict] = restarted.feedback.all(space=guild_space(guild.id))
+    assert verdict["helpful"] is False and verdict["citations"]
+
+    await mod.click(held.response.message, label="Add anyway")
+    await env.settle()
+    assert (await space_of(restarted, guild)).ingestor.store.registry.get("loach-copy").status == "ready"
+
+    await env.advance_time(bot_settings.bot.buttons_keep_hours * 3600 + 1)  # the answer is no longer kept
+    late = await alice.click(answer, label="Show passages")
+    assert late.response.ephemeral and "no longer kept" in late.response.content

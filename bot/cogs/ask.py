@@ -22,7 +22,7 @@ from bot.errors import user_message
 from bot.formatting import answer_embed, md, trim
 from bot.replies import NO_MENTIONS, send_private
 from bot.spaces import space_name
-from bot.views import AnswerView
+from bot.views import PassagesButton, VoteButton, answer_view
 from citebot.models import Answer
 from common.space_settings import SpaceSettings
 from common.spaces import guild_space
@@ -40,6 +40,7 @@ class AskCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        self.bot.remove_dynamic_items(PassagesButton, VoteButton)
 
     # -- interactions ----------------------------------------------------------
     @app_commands.command(name="ask", description="Ask a question about the sources; the answer cites them.")
@@ -68,7 +69,8 @@ class AskCog(commands.Cog):
         async with DraftEditor(show) as drafts:
             on_text = drafts.push if self.bot.streams else None
             answer = await self.bot.answer(interaction.guild_id, question, on_text=on_text)
-        view = AnswerView(self.bot, answer, interaction.user.id, interaction.guild_id)
+        space = space_name(interaction.guild_id)
+        view, _token = await asyncio.to_thread(answer_view, self.bot.kept, space, answer, interaction.user.id)
         if drafts.edits:
             await interaction.edit_original_response(
                 content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS
@@ -143,7 +145,9 @@ class AskCog(commands.Cog):
                 guild_id, question, history, on_text=drafts.push if self.bot.streams else None
             )
         await asyncio.to_thread(self.bot.histories.record, space_name(guild_id), thread.id, history, answer.question)
-        view = AnswerView(self.bot, answer, message.author.id, thread.guild.id)
+        view, _token = await asyncio.to_thread(
+            answer_view, self.bot.kept, space_name(guild_id), answer, message.author.id
+        )
         note = None
         if forum and not answer.answered:
             told = " I've passed it on to the moderators." if config.moderators_channel else ""
@@ -179,3 +183,6 @@ class AskCog(commands.Cog):
 
 async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(AskCog(bot))
+    # answers' buttons, whenever (and by whichever process) their message was sent: setup_hook
+    # loads this extension, so they are registered before the first click can arrive
+    bot.add_dynamic_items(PassagesButton, VoteButton)

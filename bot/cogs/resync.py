@@ -1,4 +1,5 @@
-"""Scheduled upkeep: each server's URL sources re-synced on its own schedule, old conversations forgotten.
+"""Scheduled upkeep: each server's URL sources re-synced on its own schedule; old conversations, and
+the records old buttons needed, forgotten.
 
 A server sets its interval with ``/settings set resync_hours:`` (0, the default, is off).  Pages
 are fetched outside the bot's write lock and one run is bounded in time (``bot.resync_run_seconds``).  A
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import discord
@@ -50,12 +51,14 @@ class UpkeepCog(commands.Cog):
         now = discord.utils.utcnow().timestamp()
         if now - self._pruned_at >= PRUNE_SECONDS:
             self._pruned_at = now
-            await guarded(self.prune(), "forgetting idle thread conversations")
+            await guarded(self.prune(self.bot.histories.prune, "idle thread conversation"), "pruning conversations")
+            await guarded(self.prune(self.bot.kept.prune, "record of old buttons"), "pruning buttons' records")
 
-    async def prune(self) -> None:
-        dropped = await asyncio.to_thread(self.bot.histories.prune)
+    @staticmethod
+    async def prune(prune: Callable[[], int], what: str) -> None:
+        dropped = await asyncio.to_thread(prune)
         if dropped:
-            log.info("forgot %d idle or unreadable thread conversation(s)", dropped)
+            log.info("forgot %d %s(s) (too old, or unreadable)", dropped, what)
 
     async def resync_if_due(self, guild: discord.Guild) -> list[SyncResult]:
         config = await self.bot.guild_settings(guild)

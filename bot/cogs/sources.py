@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict
+from typing import cast
 
 import discord
 from discord import app_commands
@@ -19,15 +21,17 @@ from bot.errors import NotModerator, user_message
 from bot.formatting import DESCRIPTION_LIMIT, md, plural, trim
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
-from bot.views import ConfirmView, PasteSourceModal
+from bot.views import GONE, PasteSourceModal, TokenButton
 from common.errors import UserError
+from index_store.kept import TOKEN_PATTERN
 from index_store.registry import SourceRecord
-from ingest.loaders import SUPPORTED
+from ingest.loaders import SUPPORTED, LoadedSource
 from ingest.resync import NOT_MODIFIED
 from ingest.sources import Incoming, Sources
 from ingest.writer import Outcome
 
 AUTOCOMPLETE_WAIT = 2.0  # seconds autocomplete waits for a server's space to open (Discord allows 3)
+PENDING = "pending"  # the kind of record an "Add anyway" button finds in the store
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -36,6 +40,9 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AddAnywayButton)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         """Checked again on every use: hidden commands can still be invoked by id."""
@@ -130,16 +137,24 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
                 interaction, f"Could not add the source: {user_message(exc, doing=f'adding source {source_id}')}"
             )
             return
-        await self._finish_add(interaction, outcome, incoming)
+        await self._finish_add(interaction, outcome, incoming, loaded)
 
-    async def _finish_add(self, interaction: discord.Interaction, outcome: Outcome, incoming: Incoming) -> None:
+    async def _finish_add(
+        self, interaction: discord.Interaction, outcome: Outcome, incoming: Incoming, loaded: LoadedSource
+    ) -> None:
         if outcome.status == "near-duplicate":
-
-            async def add_anyway(confirm: discord.Interaction) -> None:
-                await confirm.response.edit_message(content=f"Adding `{outcome.source_id}` anyway \u2026", view=None)
-                await self._run_add(interaction, incoming, force=True)
-
-            view = ConfirmView(interaction.user.id, "Add anyway", add_anyway)
+            # what "Add anyway" needs is kept in the store: the button works after a restart too
+            pending = {
+                "source_id": incoming.source_id,
+                "origin": incoming.origin,
+                "fetch_url": incoming.fetch_url,
+                "loaded": asdict(loaded),
+                "owner": interaction.user.id,
+            }
+            space = space_name(interaction.guild_id)
+            token = await asyncio.to_thread(self.bot.kept.put, space, PENDING, pending)
+            view = discord.ui.View(timeout=None)
+            view.add_item(AddAnywayButton(token))
             await interaction.edit_original_response(
                 content=f"Not added: `{outcome.source_id}` is {outcome.detail}. Add it anyway?",
                 view=view,
@@ -150,6 +165,23 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
             await edit_reply(interaction, f"Not added: `{outcome.source_id}` has the {outcome.detail}.")
             return
         await self._report_written(interaction, outcome.status, outcome.title, outcome.source_id, outcome.chunks)
+
+    async def add_anyway(self, interaction: discord.Interaction, token: str) -> None:
+        """The "Add anyway" click on a near-duplicate prompt: only its moderator's, and only while
+        the source it holds is kept (``bot.buttons_keep_hours``)."""
+        space = space_name(interaction.guild_id)
+        pending = await asyncio.to_thread(self.bot.kept.get, space, PENDING, token)
+        if pending is None:
+            await interaction.response.send_message(GONE, ephemeral=True)
+            return
+        if interaction.user.id != pending.get("owner"):
+            await interaction.response.send_message("Only the moderator who started this can confirm.", ephemeral=True)
+            return
+        await asyncio.to_thread(self.bot.kept.delete, space, PENDING, token)
+        loaded = LoadedSource(**pending["loaded"])
+        incoming = Incoming(pending["source_id"], pending["origin"], lambda: loaded, pending.get("fetch_url"))
+        await interaction.response.edit_message(content=f"Adding `{incoming.source_id}` anyway \u2026", view=None)
+        await self._run_add(interaction, incoming, force=True)
 
     async def _report_written(
         self, interaction: discord.Interaction, status: str, title: str, source_id: str, chunks: int
@@ -259,5 +291,17 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         return [app_commands.Choice(name=trim(f"{r.title} ({r.id})", 100), value=r.id[:100]) for r in found[:25]]
 
 
+class AddAnywayButton(TokenButton, template=rf"cb:add:(?P<token>{TOKEN_PATTERN})"):
+    """Add anyway, on a near-duplicate prompt: persistent, its custom id carries the kept source's token."""
+
+    PREFIX, LABEL, STYLE = "cb:add", "Add anyway", discord.ButtonStyle.danger
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        cog = cast(CitebotBot, interaction.client).get_cog(SourcesCog.__cog_name__)
+        assert isinstance(cog, SourcesCog)
+        await cog.add_anyway(interaction, self.token)
+
+
 async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(SourcesCog(bot))
+    bot.add_dynamic_items(AddAnywayButton)  # prompts of any earlier process too
