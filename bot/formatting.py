@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import discord
 
@@ -37,6 +38,13 @@ def md(text: str, *, mentions: bool = True) -> str:
     ``mentions=False`` where Discord renders no mentions (an embed's title)."""
     escaped = _LINE_START.sub(_escape_marker, _MARKUP.sub(r"\\\1", text))
     return discord.utils.escape_mentions(escaped) if mentions else escaped
+
+
+def link(url: str, limit: int = 300) -> str:
+    """A URL shown as a plain link (no preview): ``<url>``, with every character that could end the
+    brackets or start markdown after them (``<``, ``>``, quotes, spaces, ...) percent-encoded, so
+    ``http://host/a>[click](https://phish)`` cannot put a masked link after it."""
+    return "<" + quote(url[:limit], safe=":/?#[]@!$&'()*+,;=%-._~") + ">"
 
 
 def code(text: str, limit: int = 100) -> str:

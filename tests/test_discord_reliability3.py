@@ -66,6 +66,20 @@ async def test_every_bracket_of_source_and_user_text_is_escaped(world, simcord_b
     assert "[now](https://x.invalid)" in rendered(relayed) and "[click here](" in rendered(relayed)
 
 
+async def test_a_url_cannot_close_its_angle_brackets_to_post_a_masked_link(world, simcord_bot, bot_settings):
+    env, guild, channel, _mods, _alice = world
+    mod = await moderator(env, simcord_bot, guild)
+    bot_settings.ingest.fetch_allow_hosts = ["127.0.0.1"]
+    with serve(Routes()) as base:
+        added = await mod.slash(channel, "source add", url=f"{base}/a>[click here](https://phish.invalid/x)")
+        await env.settle()
+    sent = [r.json.get("content") for r in env.http_requests if isinstance(r.json, dict)]
+    edits = [content for content in sent if str(content).startswith("Fetching")]
+    assert edits == [f"Fetching <{base}/a%3E[click%20here](https://phish.invalid/x)> \u2026"]
+    assert "Could not add the source" in added.response.content
+    assert unescaped(added.response.content.split(": ", 1)[1]) == []
+
+
 # -- 2. a URL with credentials is refused; a secret query value is never posted -------------------------
 async def test_url_credentials_are_refused_and_secrets_never_posted(world, simcord_bot, bot_settings):
 

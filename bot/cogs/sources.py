@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from bot.client import CitebotBot
 from bot.errors import NotModerator, user_message
-from bot.formatting import DESCRIPTION_LIMIT, md, plural, trim
+from bot.formatting import DESCRIPTION_LIMIT, link, md, plural, trim
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
 from bot.views import GONE, PasteSourceModal, TokenButton
@@ -113,7 +113,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
         await self._run_add(interaction, incoming)
 
     async def _add_url(self, interaction: discord.Interaction, incoming: Incoming) -> None:
-        await edit_reply(interaction, f"Fetching <{incoming.origin[:300]}> \u2026")
+        await edit_reply(interaction, f"Fetching {link(incoming.origin)} \u2026")
         await self._run_add(interaction, incoming)
 
     async def _run_add(self, interaction: discord.Interaction, incoming: Incoming, force: bool = False) -> None:
@@ -260,7 +260,7 @@ class SourcesCog(commands.GroupCog, group_name="source", group_description="Mana
     async def _refresh(self, interaction: discord.Interaction, record: SourceRecord) -> None:
         """The re-sync's two steps (ingest/resync.py): a conditional fetch outside the write lock,
         so an unchanged page costs no body, then the write of what changed, under it."""
-        await edit_reply(interaction, f"Fetching <{record.origin[:300]}> \u2026")
+        await edit_reply(interaction, f"Fetching {link(record.origin)} \u2026")
         who = f"{interaction.user.name} ({interaction.user.id})"
         resyncer = self.bot.resyncer
         try:
