@@ -167,19 +167,21 @@ def test_a_damaged_settings_or_threads_file_is_named_with_its_own_remedy(config_
 
 
 # -- 12. a space name Chroma cannot take is refused up front; verify rebuilds every space ---------------
-def test_bad_space_names_are_refused_and_verify_rebuilds_every_space(config_path, tmp_path):
+def test_bad_space_names_are_refused_and_verify_rebuilds_every_space(config_path, tmp_path, capsys):
     import shutil
     import subprocess
     import sys
 
     from common.settings import PROJECT_ROOT
+    from ingest.cli import main as ingest_main
 
     page = tmp_path / "riverside.txt"
     page.write_text(RIVERSIDE, encoding="utf-8")
     for name in ("guild-", "guild_", "-guild"):
-        refused = run("ingest", "add", str(page), f"--space={name}", "--config", str(config_path))
-        assert refused.returncode == 2 and "is not a space name" in refused.stderr, refused.stderr
-        assert "ending with a letter or digit" in refused.stderr and "chroma" not in refused.stderr
+        assert ingest_main(["add", str(page), f"--space={name}", "--config", str(config_path)]) == 2
+        refused = capsys.readouterr().err
+        assert "is not a space name" in refused and "ending with a letter or digit" in refused
+        assert "chroma" not in refused
     assert not (tmp_path / "store").exists()
     other = [sys.executable, "-c", ADD_TO_TWO_SPACES, str(config_path), str(page)]
     assert subprocess.run(other, cwd=PROJECT_ROOT, capture_output=True, timeout=300, check=False).returncode == 0
@@ -195,12 +197,13 @@ def test_bad_space_names_are_refused_and_verify_rebuilds_every_space(config_path
         "space default: 1 sources, 0 chunks: repaired",
         "space guild-1: 1 sources, 0 chunks: repaired",
     ]
-    for space in ("default", "guild-1"):
-        checked = run("ingest", "verify", "--check-only", "--space", space, "--json", "--config", str(config_path))
-        report = json.loads(checked.stdout)
+    capsys.readouterr()
+    for space in ("default", "guild-1"):  # in this process, which opens the rebuilt index for the first time
+        assert ingest_main(["verify", "--check-only", "--space", space, "--json", "--config", str(config_path)]) == 0
+        report = json.loads(capsys.readouterr().out)
         assert report["consistent"] and report["chunks"] == 2 and report["space"] == space, report
-    one = run("ingest", "verify", "--check-only", "--config", str(config_path))
-    assert "not checked: 1 other space(s) (guild-1); --all-spaces checks every space" in one.stdout
+    assert ingest_main(["verify", "--check-only", "--config", str(config_path)]) == 0
+    assert "not checked: 1 other space(s) (guild-1); --all-spaces checks every space" in capsys.readouterr().out
 
 
 # -- 13. an empty store path is an error, not the config's directory -----------------------------------
@@ -221,7 +224,7 @@ def test_an_empty_store_path_is_an_error(config_path, monkeypatch, capsys):
 
 
 # -- 14. text that is not valid (lone surrogates, undecodable bytes) is refused per question ------------
-def test_questions_that_are_not_valid_text_are_refused_one_by_one(config_path, tmp_path):
+def test_questions_that_are_not_valid_text_are_refused_one_by_one(config_path, tmp_path, ingestor):
     import subprocess
     import sys
 
@@ -231,7 +234,7 @@ def test_questions_that_are_not_valid_text_are_refused_one_by_one(config_path, t
         command = [sys.executable, "-m", "bot", *args, "--config", str(config_path)]
         return subprocess.run(command, cwd=PROJECT_ROOT, input=stdin, capture_output=True, timeout=300, check=False)
 
-    assert run("ingest", "add", str(ARTICLE), "--config", str(config_path)).returncode == 0
+    ingestor.add_path(ARTICLE)  # the store the commands below read, written here: no model load for it
     batch = tmp_path / "qs.jsonl"
     lines = [b'{"q": "why was Loach expelled?"}', b'{"q": "\\ud800"}', b'{"q": "caf\\udcff?"}', b"Who is Ken Loach?"]
     batch.write_bytes(b"\n".join(lines) + b"\n")
