@@ -32,12 +32,14 @@ from common.space_settings import SpaceSettings
 from common.spaces import guild_space
 from index_store.embedding import Embedder
 from index_store.kv import open_kv
+from index_store.questions import open_question_log
 from index_store.space_settings import SpaceSettingsStore
 from index_store.threads import ThreadHistories
+from insights.recorder import Insights
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync", "bot.cogs.insights")
 
 
 class CitebotBot(commands.Bot):
@@ -50,6 +52,7 @@ class CitebotBot(commands.Bot):
         feedback: FeedbackStore,
         space_settings: SpaceSettingsStore | None = None,
         histories: ThreadHistories | None = None,
+        insights: Insights | None = None,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
         intents = discord.Intents.default()
@@ -72,6 +75,10 @@ class CitebotBot(commands.Bot):
             open_kv(settings, "threads"),
             turns=lambda: self.settings.answer.history_turns,
             max_age_hours=lambda: self.settings.bot.history_max_age_hours,
+        )
+        # every question answered, per space, for moderators' /insights (never who asked)
+        self.insights = insights or Insights(
+            open_question_log(settings), keep_days=lambda: self.settings.bot.insights_days
         )
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 class AnswerView(discord.ui.View):
     """Show passages (to the asker only) and helpful / not helpful feedback."""
 
-    def __init__(self, bot: CitebotBot, answer: Answer, asker_id: int, guild_id: int | None) -> None:
+    def __init__(
+        self, bot: CitebotBot, answer: Answer, asker_id: int, guild_id: int | None, record_id: str | None = None
+    ) -> None:
         super().__init__(timeout=900)
         self.bot = bot
         self.answer = answer
         self.asker_id = asker_id
         self.guild_id = guild_id  # the server asked in: its space keeps the feedback
+        self.record_id = record_id  # the question's record for /insights, if it was recorded
         self.voted: set[int] = set()
         if not answer.citations:
             self.remove_item(self.show_passages)
@@ -62,6 +65,7 @@ class AnswerView(discord.ui.View):
         who = f"{user.name} ({user.id})"
         space = space_name(self.guild_id)
         await asyncio.to_thread(self.bot.feedback.record, self.answer, user=who, helpful=helpful, space=space)
+        await asyncio.to_thread(self.bot.insights.vote, space, self.record_id, helpful=helpful)
         if not helpful:
             config = await self.bot.guild_settings(interaction.guild)
             await self.bot.notify(

@@ -1,4 +1,5 @@
-"""Scheduled upkeep: each server's URL sources re-synced on its own schedule, old conversations forgotten.
+"""Scheduled upkeep: each server's URL sources re-synced on its own schedule, old conversations forgotten,
+question records older than ``bot.insights_days`` deleted.
 
 A server sets its interval with ``/settings set resync_hours:`` (0, the default, is off).  A
 changed page is announced in the announce channel; a source that fails to sync is reported to
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord.ext import commands, tasks
@@ -46,9 +49,19 @@ class UpkeepCog(commands.Cog):
         now = discord.utils.utcnow().timestamp()
         if now - self._pruned_at >= PRUNE_SECONDS:
             self._pruned_at = now
-            dropped = await asyncio.to_thread(self.bot.histories.prune)
-            if dropped:
-                log.info("forgot %d idle thread conversation(s)", dropped)
+            await self._prune("idle thread conversation(s) forgotten", self.bot.histories.prune)
+            await self._prune("question record(s) older than bot.insights_days deleted", self.bot.insights.prune, now)
+
+    async def _prune(self, what: str, prune: Callable[..., int], *args: Any) -> None:
+        """One pruning job in a worker thread; a failure is logged and the loop goes on (an exception
+        would end a ``tasks.loop``)."""
+        try:
+            count = await asyncio.to_thread(prune, *args)
+        except Exception:
+            log.exception("pruning failed: %s", what)
+            return
+        if count:
+            log.info("%d %s", count, what)
 
     async def resync_if_due(self, guild: discord.Guild) -> list[SyncResult]:
         config = await self.bot.guild_settings(guild)

@@ -14,8 +14,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CitebotBot
-from bot.errors import NotModerator, user_message
+from bot.errors import user_message
 from bot.formatting import DESCRIPTION_LIMIT, md, trim
+from bot.moderation import ModeratorsOnly
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
 from bot.views import ConfirmView, PasteSourceModal
@@ -29,17 +30,10 @@ AUTOCOMPLETE_WAIT = 2.0  # seconds autocomplete waits for a server's space to op
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class SourcesCog(commands.GroupCog, group_name="source", group_description="Manage the bot's sources"):
+class SourcesCog(ModeratorsOnly, commands.GroupCog, group_name="source", group_description="Manage the bot's sources"):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
-        """Checked again on every use: hidden commands can still be invoked by id."""
-        config = await self.bot.guild_settings(interaction.guild)
-        if not self.bot.is_moderator(interaction.user, config):
-            raise NotModerator()
-        return True
 
     async def _space(self, interaction: discord.Interaction) -> Space:
         return await self.bot.space(interaction.guild_id)
