@@ -1,10 +1,21 @@
 """Insights (#21) below Discord: grouping of unanswered questions with the real model, pruning by
-age, the report's contents."""
+age, the report's contents, and the terminal command (JSON, text, --clear, recording off, a
+missing or damaged record) run as a user runs it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from conftest import ARTICLE
+from test_cli import run
+
+from bot.cli import main as bot_main
 from citebot.models import Answer
-from index_store.questions import open_question_log
+from common.settings import load
+from index_store.kv import open_kv
+from index_store.questions import FILE_NAME, open_question_log
+from index_store.space_settings import SpaceSettingsStore
 from insights.recorder import Insights
 from insights.report import DAY, SourceInfo
 
@@ -76,3 +87,59 @@ def test_votes_count_and_only_on_the_space_recorded(settings):
     assert (record.helpful, record.not_helpful) == (0, 2)
     insights.vote("guild-1", None, helpful=True)  # an answer that was not recorded: nothing
     assert log.read("guild-1")[0].helpful == 0
+
+
+def ask(config_path: Path, *questions: str) -> None:
+    """``python -m bot ask`` in this process (the model stays loaded; ``insights`` runs as a user runs it)."""
+    assert bot_main(["ask", "--config", str(config_path), *questions]) == 0
+
+
+def test_terminal_insights_report_json_clear_and_recording_off(config_path: Path, ingestor, capsys):
+    ingestor.add_path(ARTICLE)
+    store = load(config_path).store_path
+    before = run("bot", "insights", "--json", "--config", str(config_path))  # nothing recorded yet
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["questions"] == 0 and not (store / FILE_NAME).exists()
+
+    ask(config_path, "why was Loach expelled?", "Who directed the film Titanic?", "who was the director of titanic")
+    out = run("bot", "insights", "--json", "--days", "30", "--config", str(config_path))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert (report["space"], report["period"], report["questions"], report["answered"]) == ("default", "30d", 3, 1)
+    assert report["where"] == {"terminal": 3} and report["answered_share"] == 0.3333
+    assert [g["count"] for g in report["gaps"]] == [2]
+    assert report["sources_cited"][0]["source"] == "ken-loach-expelled"
+    text = run("bot", "insights", "--config", str(config_path))
+    assert "Questions asked: 3; answered 1 (33%)" in text.stdout and '2x  "' in text.stdout
+    other = run("bot", "insights", "--json", "--space", "guild-9", "--config", str(config_path))
+    assert json.loads(other.stdout)["questions"] == 0  # another space's record is its own
+
+    settings = load(config_path)
+    SpaceSettingsStore(open_kv(settings, "space-settings"), lambda: settings.bot).update(
+        "default", {"record_questions": False}
+    )
+    ask(config_path, "Who is Ken Loach?")
+    off = run("bot", "insights", "--config", str(config_path))
+    assert "Recording is off" in off.stdout and "Questions asked: 3;" in off.stdout
+    cleared = run("bot", "insights", "--clear", "--config", str(config_path))
+    assert cleared.returncode == 0 and cleared.stdout.strip() == "erased 3 question(s) of default"
+    assert json.loads(run("bot", "insights", "--json", "--config", str(config_path)).stdout)["questions"] == 0
+
+
+def test_terminal_reports_a_damaged_record_and_still_answers(config_path: Path, ingestor, capsys, caplog):
+    ingestor.add_path(ARTICLE)
+    damaged = load(config_path).store_path / FILE_NAME
+    damaged.write_bytes(b"not a database at all " * 50)
+    out = run("bot", "insights", "--config", str(config_path))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "question records" in out.stderr and "damaged" in out.stderr
+    assert str(damaged) in out.stderr and "Traceback" not in out.stderr
+    capsys.readouterr()
+    assert bot_main(["ask", "--json", "--config", str(config_path), "why was Loach expelled?"]) == 0
+    assert json.loads(capsys.readouterr().out)["answered"]
+    assert "recording a question failed" in caplog.text and "damaged" in caplog.text
+    elsewhere = config_path.parent / "elsewhere.toml"
+    elsewhere.write_text('[store]\npath = "no-such-store"\n', encoding="utf-8")
+    missing = run("bot", "insights", "--config", str(elsewhere))  # a mistyped store.path: said, not created
+    assert missing.returncode == 2 and "no store at" in missing.stderr
+    assert not (config_path.parent / "no-such-store").exists()
