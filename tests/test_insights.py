@@ -4,6 +4,7 @@ missing or damaged record) run as a user runs it."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def ask(config_path: Path, *questions: str) -> None:
     assert bot_main(["ask", "--config", str(config_path), *questions]) == 0
 
 
-def test_terminal_insights_report_json_clear_and_recording_off(config_path: Path, ingestor, capsys):
+def test_terminal_insights_report_json_clear_and_recording_off(config_path: Path, ingestor, capsys, monkeypatch):
     ingestor.add_path(ARTICLE)
     store = load(config_path).store_path
     before = run("bot", "insights", "--json", "--config", str(config_path))  # nothing recorded yet
@@ -115,14 +116,18 @@ def test_terminal_insights_report_json_clear_and_recording_off(config_path: Path
     assert json.loads(other.stdout)["questions"] == 0  # another space's record is its own
 
     settings = load(config_path)
-    SpaceSettingsStore(open_kv(settings, "space-settings"), lambda: settings.bot).update(
-        "default", {"record_questions": False}
-    )
+    space_settings = SpaceSettingsStore(open_kv(settings, "space-settings"), lambda: settings.bot)
+    space_settings.update("default", {"record_questions": False})
     ask(config_path, "Who is Ken Loach?")
     off = run("bot", "insights", "--config", str(config_path))
     assert "Recording is off" in off.stdout and "Questions asked: 3;" in off.stdout
+    space_settings.update("default", {}, clear=("record_questions",))  # back on
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who directed the film Titanic?\n\n"))
+    assert bot_main(["chat", "--config", str(config_path)]) == 0  # the chat records too
+    chatted = json.loads(run("bot", "insights", "--json", "--config", str(config_path)).stdout)
+    assert chatted["questions"] == 4 and chatted["where"] == {"terminal": 4} and chatted["gaps"][0]["count"] == 3
     cleared = run("bot", "insights", "--clear", "--config", str(config_path))
-    assert cleared.returncode == 0 and cleared.stdout.strip() == "erased 3 question(s) of default"
+    assert cleared.returncode == 0 and cleared.stdout.strip() == "erased 4 question(s) of default"
     assert json.loads(run("bot", "insights", "--json", "--config", str(config_path)).stdout)["questions"] == 0
 
 
