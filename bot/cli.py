@@ -13,13 +13,18 @@ import logging
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from common.errors import UsageError, UserError
 from common.logs import setup_logging
 from common.settings import Settings, load
 from common.spaces import DEFAULT_SPACE, check_space
 from common.text import is_valid_text
+
+if TYPE_CHECKING:
+    from citebot.models import Answer
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object a question")
     ask.add_argument("--batch", type=Path, help="answer every line of FILE (text, or JSON lines with 'q')")
     chat = sub.add_parser("chat", parents=[common], help="interactive terminal chat")
-    for one in (ask, chat):
-        one.add_argument("--space", default=DEFAULT_SPACE, help=f"the space to answer from (default: {DEFAULT_SPACE})")
+    insights = sub.add_parser(
+        "insights", parents=[common], help="what a space was asked and what its sources missed (/insights)"
+    )
+    insights.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7; 0: all)")
+    insights.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    insights.add_argument("--clear", action="store_true", help="erase the space's recorded questions")
+    for one in (ask, chat, insights):
+        one.add_argument("--space", default=DEFAULT_SPACE, help=f"the space (default: {DEFAULT_SPACE})")
     sub.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
     return parser
 
@@ -54,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(args, settings)
         if args.command == "chat":
             return _chat(settings, check_space(args.space))
+        if args.command == "insights":
+            return _insights(args, settings)
         return _main_job(settings, discord_only=args.command == "run")
     except (UserError, QuestionError, StaleIndexError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -88,9 +101,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         if problem is not None:
             raise QuestionError(f"{ascii(question)[:200]}: {problem}")
     engine = _engine(settings, args.space)
+    record = _recorder(settings, args.space)
     conversation = engine.conversation()
     for question in args.questions:
         answer = conversation.ask(question)
+        record(answer)
         if args.json:
             print(_json(answer.to_json()), flush=True)
         else:
@@ -112,6 +127,7 @@ def _ask_batch(path: Path, settings: Settings, space: str) -> int:
             print(f"error: {path}:{number}: {problem}", file=sys.stderr)
         return 2
     engine = _engine(settings, space)
+    record = _recorder(settings, space)
     failed = 0
     for number, question, problem in questions:
         if problem is None:
@@ -123,6 +139,7 @@ def _ask_batch(path: Path, settings: Settings, space: str) -> int:
                 log.exception("answering line %d failed", number)
                 problem = _one_line(exc)
             else:
+                record(answer)
                 print(_json(answer.to_json()), flush=True)
                 continue
         failed += 1
@@ -195,6 +212,7 @@ def _chat(settings: Settings, space: str = DEFAULT_SPACE) -> int:
     from citebot.engine import QuestionError
 
     engine = _engine(settings, space)
+    record = _recorder(settings, space)
     conversation = engine.conversation()
     print("Ask about the sources (empty line or Ctrl-D to quit).")
     while True:
@@ -213,13 +231,71 @@ def _chat(settings: Settings, space: str = DEFAULT_SPACE) -> int:
             print()
             continue
         try:
-            print(render_answer(conversation.ask(question)))
+            answer = conversation.ask(question)
+            record(answer)
+            print(render_answer(answer))
         except QuestionError as exc:
             print(f"error: {exc}")
         except Exception as exc:  # keep the chat going; the log has the traceback
             log.exception("answering %r failed", question[:80])
             print(f"error: {_one_line(exc)}")
         print()
+
+
+def _recording(settings: Settings, space: str) -> bool:
+    """Whether the space records its questions (``/settings set record_questions``; the default
+    from ``[bot]`` for a space no server configured)."""
+    from index_store.kv import open_kv
+    from index_store.space_settings import SpaceSettingsStore
+
+    kv = open_kv(settings, "space-settings")
+    try:
+        return SpaceSettingsStore(kv, lambda: settings.bot).get(space).record_questions
+    finally:
+        kv.close()
+
+
+def _insights_of(settings: Settings) -> Any:
+    from index_store.questions import open_question_log
+    from insights.recorder import Insights
+
+    return Insights(open_question_log(settings), keep_days=lambda: settings.bot.insights_days)
+
+
+def _recorder(settings: Settings, space: str) -> Callable[[Answer], object]:
+    """Keeps each answered question for the space's insights (where: terminal), unless the space
+    turned recording off.  A record that cannot be written is logged; the answer is printed anyway."""
+    if not _recording(settings, space):
+        return lambda _answer: None
+    insights = _insights_of(settings)
+    return lambda answer: insights.record(space, answer, "terminal")
+
+
+def _insights(args: argparse.Namespace, settings: Settings) -> int:
+    """The space's insights report (or, with --clear, erase its recorded questions)."""
+    from bot.render import printable
+    from index_store.store import Store, check_exists
+    from insights.report import SourceInfo
+    from insights.text import render_report
+
+    space = check_space(args.space)
+    if args.days < 0:
+        raise UsageError("--days must be 0 (everything kept) or more")
+    check_exists(settings)  # a mistyped store.path is an error, not a space with no questions
+    insights = _insights_of(settings)
+    if args.clear:
+        erased = insights.clear(space)
+        print(_json({"space": space, "erased": erased}) if args.json else f"erased {erased} question(s) of {space}")
+        return 0
+    insights.prune()
+    store = Store.from_settings(settings, space=space, read_only=True)
+    try:
+        sources = [SourceInfo(r.id, r.title) for r in store.registry.all(status="ready")]
+    finally:
+        store.close()
+    report = insights.report(space, sources, days=args.days or None, recording=_recording(settings, space))
+    print(_json(report) if args.json else printable(render_report(report)))
+    return 0
 
 
 def _one_line(exc: BaseException) -> str:

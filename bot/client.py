@@ -34,13 +34,15 @@ from common.spaces import guild_space
 from index_store.embedding import Embedder
 from index_store.kept import Kept
 from index_store.kv import open_kv
+from index_store.questions import open_question_log
 from index_store.space_settings import SpaceSettingsStore
 from index_store.threads import ThreadHistories
 from ingest.resync import Resyncer
+from insights.recorder import Insights
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync")
+EXTENSIONS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.settings", "bot.cogs.resync", "bot.cogs.insights")
 
 
 class CitebotBot(commands.Bot):
@@ -53,6 +55,7 @@ class CitebotBot(commands.Bot):
         feedback: FeedbackStore,
         space_settings: SpaceSettingsStore | None = None,
         histories: ThreadHistories | None = None,
+        insights: Insights | None = None,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
         intents = discord.Intents.default()
@@ -84,6 +87,10 @@ class CitebotBot(commands.Bot):
         )
         # URL sources fetched again, on a schedule (bot/cogs/resync.py) or by /source refresh
         self.resyncer = Resyncer(open_kv(settings, "sync"), clock=lambda: discord.utils.utcnow().timestamp())
+        # every question answered, per space, for moderators' /insights (never who asked)
+        self.insights = insights or Insights(
+            open_question_log(settings), keep_days=lambda: self.settings.bot.insights_days
+        )
         self.initial_extensions = tuple(extensions)
         self.cooldowns = Cooldowns(self.config.cooldown_seconds, clock=lambda: discord.utils.utcnow().timestamp())
         self.ingest_lock = asyncio.Lock()  # one write at a time, in every space

@@ -32,12 +32,21 @@ ANSWER = "answer"  # the kind of record an answer's buttons find in the store
 GONE = "This message is too old: what its buttons need is no longer kept. Ask again (or add the source again)."
 
 
-def answer_view(kept: Kept, space: str, answer: Answer, asker_id: int) -> tuple[discord.ui.View, str]:
+def answer_view(
+    kept: Kept, space: str, answer: Answer, asker_id: int, record_id: str | None = None
+) -> tuple[discord.ui.View, str]:
     """The buttons of an answer (Show passages to its asker, Helpful, Not helpful) and the token
     they carry: persistent (no timeout; custom ids ``cb:passages:TOKEN``, ``cb:vote:y|n:TOKEN``,
     registered in ``CitebotBot.setup_hook``), working after a restart while the answer is kept.
+    ``record_id`` is the question's record for /insights, if it was recorded (votes reach it).
     Call in a worker thread (it writes the answer to the store)."""
-    record = {"answer": answer.to_json(), "confidence": answer.confidence, "asker": asker_id, "voters": []}
+    record = {
+        "answer": answer.to_json(),
+        "confidence": answer.confidence,
+        "asker": asker_id,
+        "voters": [],
+        "record": record_id,
+    }
     token = kept.put(space, ANSWER, record)
     view = discord.ui.View(timeout=None)
     if answer.citations:
@@ -151,6 +160,7 @@ class VoteButton(
         answer = kept_answer(record)
         who = f"{user.name} ({user.id})"
         await asyncio.to_thread(bot.feedback.record, answer, user=who, helpful=self.helpful, space=space)
+        await asyncio.to_thread(bot.insights.vote, space, record.get("record"), helpful=self.helpful)
         if not self.helpful:
             config = await bot.guild_settings(interaction.guild)
             await bot.notify(

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -131,7 +132,8 @@ class Engine:
         With an LLM backend that streams, ``on_text`` receives the unverified draft as it
         grows; the returned answer is the verified one.
         """
-        answer = self.answerer.answer(self.evidence(question, history), on_text)
+        evidence = self.evidence(question, history)
+        answer = replace(self.answerer.answer(evidence, on_text), question_vector=evidence.vector)
         log.debug("asked %r -> answered=%s citations=%d", question, answer.answered, len(answer.citations))
         return answer
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from index_store.store import Chunk
 
 ABSTAIN_TEXT = "The sources I have do not answer that question."
@@ -68,6 +70,8 @@ class Answer:
     note: str = ""  # e.g. why an LLM reply was replaced by quoted passages
     # the answerer's probability that its best sentence answers (also when it abstained); 0 when unknown
     confidence: float = 0.0
+    # the vector the question was searched with (moderator insights group questions by it); never shown
+    question_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def abstain(cls, question: str, resolved: str = "", confidence: float = 0.0) -> Answer:

@@ -179,6 +179,13 @@ class BotSettings(_Section):
     resync_hours: float = Field(
         0.0, ge=0, le=720, description="Hours between re-syncs of a server's URL sources; 0 means never."
     )
+    record_questions: bool = Field(
+        True,
+        description="Keep a record of the questions asked (never who asked) for moderators' /insights.",
+    )
+    insights_days: int = Field(
+        90, ge=1, le=3650, description="Days a recorded question is kept for /insights; older ones are deleted."
+    )
     history_max_age_hours: float = Field(
         168.0, gt=0, le=8760, description="A thread's conversation is forgotten this long after its last question."
     )

@@ -31,6 +31,7 @@ class SpaceSettings(BaseModel):
     forum_channels: list[int] = Field(default_factory=list, max_length=50)
     cooldown_seconds: float = Field(10.0, ge=0, le=3600)
     resync_hours: float = Field(0.0, ge=0, le=720)
+    record_questions: bool = True
 
     @model_validator(mode="after")
     def _channels_mode_needs_channels(self) -> SpaceSettings:

@@ -16,7 +16,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -87,19 +87,20 @@ def damaged_file(path: Path, exc: BaseException) -> str:
 
 
 @contextmanager
-def reporting_damage(path: Path) -> Iterator[None]:
-    """Turn SQLite's 'file is not a database' and the like into a StoreError naming ``path``."""
+def reporting_damage(path: Path, describe: Callable[[Path, BaseException], str] = damaged_file) -> Iterator[None]:
+    """Turn SQLite's 'file is not a database' and the like into a StoreError naming ``path``
+    (``describe``: what to say, for a file with its own remedy)."""
     try:
         yield
     except sqlite3.DatabaseError as exc:
-        raise StoreError(damaged_file(path, exc)) from None
+        raise StoreError(describe(path, exc)) from None
 
 
-def sqlite_file(path: Path) -> sqlite3.Connection:
+def sqlite_file(path: Path, describe: Callable[[Path, BaseException], str] = damaged_file) -> sqlite3.Connection:
     """A SQLite file of the store directory, shared by threads (callers hold their own lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    with reporting_damage(path):
+    with reporting_damage(path, describe):
         try:
             db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError:

@@ -206,3 +206,31 @@ async def test_a_space_left_with_unlisted_chunks_still_opens(simcord_bot):
     simcord_bot.spaces._open.pop(space.name)  # as after a restart
     reopened = await simcord_bot.spaces.get("guild-777")
     assert reopened is not space and not reopened.engine.ask("why was Loach expelled?").citations
+
+
+async def test_insights_come_only_from_the_servers_own_questions(servers, simcord_bot):
+    """#21 item 5: a server's /insights counts, groups and cites only its own questions, and
+    clearing one server's record leaves the other's."""
+    from test_discord_spaces import admin_of
+
+    env, a, b = servers
+    [command] = [c for c in await simcord_bot.tree.fetch_commands() if c.name == "insights"]
+    for guild in (a.guild, b.guild):
+        guild.set_command_permissions(command, {guild.roles["Librarian"]: True})
+    await a.member.slash(a.channel, "ask", question=QUESTION)
+    await a.member.slash(a.channel, "ask", question="Who directed the film Titanic?")
+    await b.member.slash(b.channel, "ask", question="What is the capital of France?")
+
+    ours = (await a.mod.slash(a.channel, "insights show")).response.embeds[0]
+    theirs = (await b.mod.slash(b.channel, "insights show")).response.embeds[0]
+    assert "Questions asked: 2; answered 1" in ours.description
+    assert "Questions asked: 1; answered 0" in theirs.description
+    text_a, text_b = str(ours.to_dict()), str(theirs.to_dict())
+    assert "Titanic" in text_a and "riverside-library" in text_a and "France" not in text_a
+    assert "France" in text_b and "Titanic" not in text_b and "riverside" not in text_b.lower()
+
+    admin = admin_of(env, b.guild, "b-admin")
+    asking = await admin.slash(b.channel, "insights clear")
+    await admin.click(asking.response.message, label="Erase")
+    assert simcord_bot.insights.records.count(guild_space(b.guild.id)) == 0
+    assert simcord_bot.insights.records.count(guild_space(a.guild.id)) == 2

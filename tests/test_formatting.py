@@ -44,3 +44,28 @@ def test_split_and_trim_keep_words_whole():
     parts = split_text(text, 500)
     assert all(len(p) <= 500 for p in parts) and " ".join(parts) == text
     assert trim("alpha beta gamma delta", 12) == "alpha beta\u2026"
+
+
+def test_a_large_insights_report_fits_an_embed():
+    """#21: hundreds of long questions and sources are cut politely ('... and N more'), members'
+    text escaped, and the embed stays inside every Discord limit, with the table or the chart."""
+    from bot.formatting import EMBED_TOTAL, FIELD_LIMIT, FIELDS_MAX
+    from bot.insights_embed import report_embed
+    from index_store.questions import QuestionRecord
+    from insights.report import SourceInfo, summarise
+
+    long = "why **does** the <@&1> @everyone library " + "really " * 100 + "close?"
+    records = [
+        QuestionRecord(f"r{i}", "g", 1000.0 + i, "slash", f"{i} {long}", i % 2 == 0, 0.4, (("s" * 60 + str(i), 3),))
+        for i in range(400)
+    ]
+    records += [QuestionRecord("v", "g", 2000.0, "menu", long, True, 0.9, (("x", 1),), not_helpful=2)]
+    sources = [SourceInfo(f"source-{i}", "A very long title " * 20) for i in range(300)]
+    report = summarise("g", records, sources, now=5000.0, since=0.0, days=None, recording=False, keep_days=90)
+    for chart in (True, False):
+        embed = report_embed(report, chart=chart)
+        assert len(embed) <= EMBED_TOTAL and len(embed.fields) <= FIELDS_MAX
+        assert all(len(f.value) <= FIELD_LIMIT and len(f.name) <= 256 for f in embed.fields)
+        values = "\n".join(f.value for f in embed.fields)
+        assert "more" in values and "@everyone" not in values and "@\u200beveryone" in values
+        assert "\\*\\*does\\*\\*" in values and "Recording is off" in embed.description

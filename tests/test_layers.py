@@ -22,9 +22,10 @@ LAYERS: dict[str, set[str]] = {
     "index_store": {"common"},
     "citebot": {"common", "index_store"},
     "ingest": {"common", "index_store"},
-    "bot": {"common", "index_store", "citebot", "ingest"},
+    "insights": {"common", "index_store", "citebot"},
+    "bot": {"common", "index_store", "citebot", "ingest", "insights"},
     "evals": {"common", "index_store", "citebot", "ingest"},
-    "bench": {"common", "index_store", "citebot", "ingest", "bot", "evals"},
+    "bench": {"common", "index_store", "citebot", "ingest", "insights", "bot", "evals"},
 }
 ONLY_IN = {"discord": {"bot"}}  # third-party packages only some of ours may use
 

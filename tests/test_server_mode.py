@@ -188,3 +188,46 @@ def test_spaces_are_apart_on_the_server(chroma_server, tmp_path, embedder):
     assert twos.registry.get("ken-loach-expelled") is None and twos.registry.ready_ids() == set()
     assert Engine(settings, store=ones, embedder=embedder).ask("why was Loach expelled?").answered
     assert not Engine(settings, store=twos, embedder=embedder).ask("why was Loach expelled?").answered
+
+
+@pytest.fixture(params=["sqlite", "chroma"])
+def question_log(request, tmp_path, chroma_server):
+    """The question record of moderators' insights: a SQLite file embedded, the Chroma server's
+    collection in server mode (#21)."""
+    from index_store.questions import open_question_log
+
+    if request.param == "sqlite":
+        config = tmp_path / "config.toml"
+        config.write_text('[store]\npath = "store"\n', encoding="utf-8")
+    else:
+        config = server_config(tmp_path / "host", chroma_server, f"q{tmp_path.name[-12:]}".replace("_", "-"))
+    log = open_question_log(load(config))
+    yield log
+    log.close()
+
+
+def test_question_log_contract(question_log):
+    import numpy as np
+
+    from index_store.questions import QuestionRecord
+
+    assert question_log.read("guild-1") == [] and question_log.count("guild-1") == 0  # nothing yet: empty
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    cited = (("ken-loach-expelled", 4), ("ken-loach-expelled", 1))
+    for n, (space, at) in enumerate([("guild-1", 100.0), ("guild-1", 200.0), ("guild-2", 150.0)]):
+        question_log.add(
+            QuestionRecord(f"r{n}", space, at, "slash", f"question {n}?", n == 0, 0.5, cited, vector=vector)
+        )
+    assert [r.id for r in question_log.read("guild-1")] == ["r0", "r1"]
+    assert [r.id for r in question_log.read("guild-1", since=150.0)] == ["r1"]
+    first = question_log.read("guild-1")[0]
+    assert (first.where, first.question, first.answered, first.confidence, first.citations) == (
+        "slash", "question 0?", True, 0.5, cited,
+    )  # fmt: skip
+    assert np.allclose(first.vector, vector, atol=1e-3)
+    assert question_log.vote("guild-1", "r0", False) and question_log.vote("guild-1", "r0", True)
+    assert not question_log.vote("guild-2", "r0", True)  # another space's record: untouched
+    assert (question_log.read("guild-1")[0].helpful, question_log.read("guild-1")[0].not_helpful) == (1, 1)
+    assert question_log.prune(before=160.0) == 2  # both spaces
+    assert [r.id for r in question_log.read("guild-1")] == ["r1"] and question_log.count("guild-2") == 0
+    assert question_log.clear("guild-1") == 1 and question_log.read("guild-1") == []

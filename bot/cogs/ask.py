@@ -46,12 +46,12 @@ class AskCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the sources; the answer cites them.")
     @app_commands.describe(question="What you want to know")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000]) -> None:
-        await self._answer_interaction(interaction, question)
+        await self._answer_interaction(interaction, question, where="slash")
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        await self._answer_interaction(interaction, message.content)
+        await self._answer_interaction(interaction, message.content, where="menu")
 
-    async def _answer_interaction(self, interaction: discord.Interaction, question: str) -> None:
+    async def _answer_interaction(self, interaction: discord.Interaction, question: str, *, where: str) -> None:
         config = await self.bot.guild_settings(interaction.guild)
         if not self.bot.channel_allowed(interaction.channel, config):
             await send_private(interaction, "I don't answer questions in this channel.")
@@ -70,7 +70,8 @@ class AskCog(commands.Cog):
             on_text = drafts.push if self.bot.streams else None
             answer = await self.bot.answer(interaction.guild_id, question, on_text=on_text)
         space = space_name(interaction.guild_id)
-        view, _token = await asyncio.to_thread(answer_view, self.bot.kept, space, answer, interaction.user.id)
+        recorded = await self._record(space, answer, where, config)
+        view, _token = await asyncio.to_thread(answer_view, self.bot.kept, space, answer, interaction.user.id, recorded)
         if drafts.edits:
             await interaction.edit_original_response(
                 content=None, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS
@@ -144,10 +145,11 @@ class AskCog(commands.Cog):
             answer = await self.bot.answer(
                 guild_id, question, history, on_text=drafts.push if self.bot.streams else None
             )
-        await asyncio.to_thread(self.bot.histories.record, space_name(guild_id), thread.id, history, answer.question)
-        view, _token = await asyncio.to_thread(
-            answer_view, self.bot.kept, space_name(guild_id), answer, message.author.id
-        )
+        space = space_name(guild_id)
+        await asyncio.to_thread(self.bot.histories.record, space, thread.id, history, answer.question)
+        where = "forum" if thread.parent_id in config.forum_channels else "mention"
+        recorded = await self._record(space, answer, where, config)
+        view, _token = await asyncio.to_thread(answer_view, self.bot.kept, space, answer, message.author.id, recorded)
         note = None
         if forum and not answer.answered:
             told = " I've passed it on to the moderators." if config.moderators_channel else ""
@@ -157,6 +159,14 @@ class AskCog(commands.Cog):
         else:
             await thread.send(note, embed=answer_embed(answer), view=view, allowed_mentions=NO_MENTIONS)
         await self._report_gap(answer, message.author, config, message.guild, where=thread)
+
+    async def _record(self, space: str, answer: Answer, where: str, config: SpaceSettings) -> str | None:
+        """Keep the question for the server's /insights, unless it turned recording off (never who
+        asked); the record's id, for the votes on the answer."""
+        if not config.record_questions:
+            return None
+        at = discord.utils.utcnow().timestamp()
+        return await asyncio.to_thread(self.bot.insights.record, space, answer, where, at=at)
 
     async def _tell_privately(self, message: discord.Message, text: str) -> None:
         try:

@@ -1,5 +1,5 @@
-"""Scheduled upkeep: each server's URL sources re-synced on its own schedule; old conversations, and
-the records old buttons needed, forgotten.
+"""Scheduled upkeep: each server's URL sources re-synced on its own schedule; old conversations, the
+records old buttons needed, and question records older than ``bot.insights_days`` forgotten.
 
 A server sets its interval with ``/settings set resync_hours:`` (0, the default, is off).  Pages
 are fetched outside the bot's write lock and one run is bounded in time (``bot.resync_run_seconds``).  A
@@ -53,6 +53,9 @@ class UpkeepCog(commands.Cog):
             self._pruned_at = now
             await guarded(self.prune(self.bot.histories.prune, "idle thread conversation"), "pruning conversations")
             await guarded(self.prune(self.bot.kept.prune, "record of old buttons"), "pruning buttons' records")
+            await guarded(
+                self.prune(lambda: self.bot.insights.prune(now), "question record"), "pruning question records"
+            )
 
     @staticmethod
     async def prune(prune: Callable[[], int], what: str) -> None:

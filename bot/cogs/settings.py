@@ -48,6 +48,8 @@ def describe(config: SpaceSettings, guild: discord.Guild | None) -> str:
             f"**Forum channels answered:** {forums}",
             f"**Cooldown:** {config.cooldown_seconds:g} s between a member's questions",
             f"**URL sources re-synced:** {resync}",
+            "**Questions recorded for /insights:** "
+            + ("yes (the question, never who asked)" if config.record_questions else "no"),
         ]
     )
 
@@ -95,6 +97,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         reply_mode="mention: answer /ask and mentions; channels: also every message in the allowed channels",
         cooldown_seconds="Seconds a member waits between questions",
         resync_hours="Hours between re-syncs of URL sources (0: never)",
+        record_questions="Keep the questions asked (never who asked) for moderators' /insights",
     )
     async def set_(  # noqa: PLR0917 (discord.py: one parameter an option)
         self,
@@ -105,6 +108,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         reply_mode: Literal["mention", "channels"] | None = None,
         cooldown_seconds: app_commands.Range[float, 0, 3600] | None = None,
         resync_hours: app_commands.Range[float, 0, 720] | None = None,
+        record_questions: bool | None = None,
     ) -> None:
         given = {
             "moderator_role": str(moderator_role.id) if moderator_role else None,
@@ -113,6 +117,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
             "reply_mode": reply_mode,
             "cooldown_seconds": cooldown_seconds,
             "resync_hours": resync_hours,
+            "record_questions": record_questions,
         }
         await self._change(interaction, {k: v for k, v in given.items() if v is not None})
 

@@ -17,8 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CitebotBot
-from bot.errors import NotModerator, user_message
+from bot.errors import user_message
 from bot.formatting import DESCRIPTION_LIMIT, link, md, plural, trim
+from bot.moderation import ModeratorsOnly
 from bot.replies import NO_MENTIONS, edit_reply
 from bot.spaces import Space, space_name
 from bot.views import GONE, PasteSourceModal, TokenButton
@@ -36,20 +37,13 @@ PENDING = "pending"  # the kind of record an "Add anyway" button finds in the st
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class SourcesCog(commands.GroupCog, group_name="source", group_description="Manage the bot's sources"):
+class SourcesCog(ModeratorsOnly, commands.GroupCog, group_name="source", group_description="Manage the bot's sources"):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         super().__init__()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AddAnywayButton)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
-        """Checked again on every use: hidden commands can still be invoked by id."""
-        config = await self.bot.guild_settings(interaction.guild)
-        if not self.bot.is_moderator(interaction.user, config):
-            raise NotModerator()
-        return True
 
     def _space(self, interaction: discord.Interaction, wait: float | None = None) -> AbstractAsyncContextManager[Space]:
         """The space of the server the command (or button) was used in, open while it is used."""
