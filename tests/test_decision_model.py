@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from citebot.abstention import QUESTION_FEATURES, load_abstainer
 from citebot.decision import load_model
@@ -40,7 +41,13 @@ def test_a_sentence_closer_in_meaning_and_words_is_more_likely_to_answer():
 
 def test_retraining_from_the_script_reproduces_the_committed_parameters(tmp_path):
     """Asks every public question of real stores (the article, SQuAD's five articles), refits,
-    rechooses the thresholds and compares with citebot/answer_model.json."""
+    rechooses the thresholds and compares with citebot/answer_model.json.  It needs the public
+    question sets beside the checkout (``../shared``, as CI has them); a plain clone has only
+    the project, so there it says why it did not run instead of failing."""
+    from evals.sets import EVAL
+
+    if not (EVAL / "dev_article.jsonl").exists():
+        pytest.skip(f"reproducing the committed models needs the public question sets in {EVAL}, not beside this clone")
     done = subprocess.run(
         [sys.executable, "-m", "evals.train", "--check", "--store", str(tmp_path / "stores")],
         cwd=PROJECT_ROOT,
