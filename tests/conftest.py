@@ -97,6 +97,17 @@ async def space_of(bot, guild):  # type: ignore[no-untyped-def]
     return await bot.spaces.get(guild_space(guild.id))
 
 
+async def ask_about_page(bot, guild, member, channel, *, page: Path, question: str):  # type: ignore[no-untyped-def]
+    """A page added to the server's space, then ``/ask`` about it: the interaction, its embed,
+    the embed's sources joined, and the reply to "Show passages"."""
+    (await space_of(bot, guild)).ingestor.add_path(page)
+    asked = await member.slash(channel, "ask", question=question)
+    [embed] = asked.response.embeds
+    sources = "\n".join(f.value for f in embed.fields)
+    passages = await member.click(asked.response.message, label="Show passages")
+    return asked, embed, sources, passages
+
+
 @pytest.fixture
 def world(simcord_env):  # type: ignore[no-untyped-def]
     """A guild with a general and a moderators' channel, and one member."""

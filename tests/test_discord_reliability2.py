@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 import pytest
-from conftest import space_of
+from conftest import ask_about_page, space_of
 
 from bot.client import CitebotBot
 
@@ -81,11 +81,10 @@ async def test_markdown_in_quotes_titles_and_relayed_questions_is_escaped(world,
     bot_settings.bot.moderators_channel = mods.id
     page = tmp_path / "mooring.md"
     page.write_text(MOORING, encoding="utf-8")
-    (await space_of(simcord_bot, guild)).ingestor.add_path(page)
-    result = await alice.slash(channel, "ask", question="How do I renew a mooring permit? **now**")
-    embed = embed_of(result)
-    sources = "\n".join(f.value for f in embed.fields)
-    passages = await alice.click(result.response.message, label="Show passages")
+    question = "How do I renew a mooring permit? **now**"
+    _result, embed, sources, passages = await ask_about_page(
+        simcord_bot, guild, alice, channel, page=page, question=question
+    )
     shown = [embed.title, embed.description, sources, passages.response.content]
     assert "click here" in embed.description and "Urgent" in sources
     for text in shown:

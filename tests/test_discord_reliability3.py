@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import ARTICLE, space_of
+from conftest import ARTICLE, ask_about_page, space_of
 from httpserver import Routes, on_loopback, respond, serve
 from test_discord import embed_of, moderator
 
@@ -48,11 +48,10 @@ async def test_every_bracket_of_source_and_user_text_is_escaped(world, simcord_b
     bot_settings.bot.moderators_channel = mods.id
     page = tmp_path / "charity.txt"
     page.write_text(CHARITY, encoding="utf-8")
-    (await space_of(simcord_bot, guild)).ingestor.add_path(page)
-    asked = await alice.slash(channel, "ask", question="How do readers donate to the charity [now](https://x.invalid)?")
-    embed = embed_of(asked)
-    sources = "\n".join(f.value for f in embed.fields)
-    passages = await alice.click(asked.response.message, label="Show passages")
+    question = "How do readers donate to the charity [now](https://x.invalid)?"
+    asked, embed, sources, passages = await ask_about_page(
+        simcord_bot, guild, alice, channel, page=page, question=question
+    )
     await alice.click(asked.response.message, label="Not helpful")
     await env.settle()
     relayed = mods.last_message.content
